@@ -1,0 +1,1 @@
+"""Merchants, products and connections: the objects an operator or a checkout creates."""

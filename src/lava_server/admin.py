@@ -1,0 +1,136 @@
+"""Admin operations behind the CLI; each returns the JSON object the CLI prints."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .accounts.connections import create_connection
+from .accounts.merchants import create_merchant, create_product
+from .billing import ledger
+from .billing.product_config import ProductConfig, parse_tier_spec
+from .context import Services, open_services
+from .ids import CONNECTION, id_pattern
+from .money import parse_amount, to_wire
+from .settings import Settings
+from .store.connections import get_connection
+from .store.merchants import MerchantKey
+from .store.migrate import migrate
+
+
+class AdminError(Exception):
+    pass
+
+
+async def with_services(
+    settings: Settings,
+    handler: Callable[[Services, argparse.Namespace], Awaitable[dict[str, Any]]],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    svc = await open_services(settings)
+    try:
+        return await handler(svc, args)
+    finally:
+        await svc.close()
+
+
+async def _merchant(svc: Services, secret_key: str) -> MerchantKey:
+    found = await svc.keys.resolve(secret_key)
+    if found is None:
+        raise AdminError("invalid secret key")
+    return found
+
+
+async def migrate_cmd(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    return {"applied": await migrate(svc.db), "database": svc.db.backend}
+
+
+async def merchants_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    created = await create_merchant(svc, args.name, "live" if args.live else "test")
+    return {"merchant_id": created.merchant_id, "secret_key": created.secret_key, "mode": created.mode}
+
+
+def product_config_from_args(args: argparse.Namespace) -> ProductConfig:
+    tiers = tuple(parse_tier_spec(t) for t in args.tier) if args.tier else None
+    data: dict[str, Any] = {
+        "rate_type": args.rate_type,
+        "token_basis": args.token_basis,
+        "base_cost_payer": args.base_cost_payer,
+        "service_charge_payer": args.service_charge_payer,
+        "overdraft_floor": args.overdraft_floor,
+        "allow_unpriced_models": args.allow_unpriced_models,
+    }
+    config = ProductConfig.from_dict(data)
+    if tiers:
+        config = ProductConfig(
+            rate_type=config.rate_type,
+            tiers=tiers,
+            token_basis=config.token_basis,
+            base_cost_payer=config.base_cost_payer,
+            service_charge_payer=config.service_charge_payer,
+            overdraft_floor_units=config.overdraft_floor_units,
+            allow_unpriced_models=config.allow_unpriced_models,
+        )
+    return config
+
+
+async def products_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    created = await create_product(svc, key, product_config_from_args(args), args.name)
+    return {"product_id": created.product_id, "product_secret": created.product_secret}
+
+
+async def connections_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    credit = parse_amount(args.credit) if args.credit else 0
+    async with svc.db.transaction() as tx:
+        created = await create_connection(svc, key, reference_id=args.reference_id, tx=tx)
+        if credit:
+            await svc.ledger.credit_wallet(
+                created.wallet_id,
+                key.mode,
+                credit,
+                source="granted_credit",
+                key=f"connection-initial-credit:{created.connection_id}",
+                reason="initial credit (lava connections create --credit)",
+                tx=tx,
+            )
+    result: dict[str, Any] = {
+        "connection_id": created.connection_id,
+        "connection_secret": created.connection_secret,
+    }
+    result["balance"] = to_wire(credit)
+    return result
+
+
+async def wallets_credit(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    if not id_pattern(CONNECTION).match(args.connection_id):
+        raise AdminError(f"{args.connection_id!r} is not a connection id")
+    amount = parse_amount(args.amount)
+    if amount <= 0:
+        raise AdminError("amount must be positive")
+    connection = await get_connection(svc.db, key.merchant_id, key.mode, args.connection_id)
+    if connection is None:
+        raise AdminError(f"connection {args.connection_id} not found for this key")
+    if connection.deleted_at is not None:
+        raise AdminError(f"connection {args.connection_id} is deleted")
+    try:
+        await svc.ledger.credit_wallet(
+            connection.wallet_id,
+            key.mode,
+            amount,
+            source="granted_credit",
+            key=args.idempotency_key,
+            reason=args.reason or "granted credit (lava wallets credit)",
+        )
+    except ledger.LedgerError as exc:
+        raise AdminError(str(exc)) from exc
+    balance = await svc.ledger.wallet_balance(connection.wallet_id)
+    return {"connection_id": connection.id, "balance": to_wire(balance.available)}
+
+
+async def ledger_check(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    report = await ledger.check(svc.db)
+    return report.as_dict()

@@ -1,0 +1,63 @@
+"""POST/GET /v1/checkout_sessions, GET /v1/checkout_sessions/{id}."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..checkout.sessions import create_session
+from ..errors import not_found
+from ..ids import CHECKOUT_SESSION, CONNECTION
+from ..store import checkout_sessions as repo
+from . import render
+from .deps import merchant, public_base, services
+from .jsonio import json_response, read_json_object
+from .params import cursor_param, id_param, limit_param, optional_str
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/v1/checkout_sessions")
+async def create(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    body = await read_json_object(request, svc.settings.limits.max_api_body_bytes)
+    checkout_mode = optional_str(body, "checkout_mode", 32) or ""
+    origin_url = optional_str(body, "origin_url", 2048) or ""
+    record, _secret = await create_session(
+        svc,
+        key,
+        checkout_mode=checkout_mode,
+        origin_url=origin_url,
+        reference_id=optional_str(body, "reference_id"),
+        connection_id=id_param(optional_str(body, "connection_id"), CONNECTION, "connection_id"),
+    )
+    return json_response(render.checkout_session(record, svc.keyring, public_base(request)), status=201)
+
+
+@routes.get("/v1/checkout_sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    q = request.query
+    records, more = await repo.list_checkout_sessions(
+        svc.db,
+        key.merchant_id,
+        key.mode,
+        reference_id=optional_str(q, "reference_id"),
+        cursor=cursor_param(q, CHECKOUT_SESSION),
+        limit=limit_param(q),
+    )
+    base = public_base(request)
+    data = [render.checkout_session(r, svc.keyring, base) for r in records]
+    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+
+
+@routes.get("/v1/checkout_sessions/{checkout_session_id}")
+async def retrieve(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    session_id = request.match_info["checkout_session_id"]
+    record = await repo.get_checkout_session(svc.db, key.merchant_id, key.mode, session_id)
+    if record is None:
+        raise not_found("checkout session")
+    return json_response(render.checkout_session(record, svc.keyring, public_base(request)))

@@ -1,0 +1,56 @@
+"""GET /v1/connections, GET/DELETE /v1/connections/{id}."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..clock import now_us
+from ..errors import not_found
+from ..ids import CONNECTION
+from ..store import connections as repo
+from . import render
+from .deps import merchant, services
+from .jsonio import json_response
+from .params import cursor_param, limit_param, optional_str
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/connections")
+async def list_connections(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    q = request.query
+    records, more = await repo.list_connections(
+        svc.db,
+        key.merchant_id,
+        key.mode,
+        reference_id=optional_str(q, "reference_id"),
+        cursor=cursor_param(q, CONNECTION),
+        limit=limit_param(q),
+    )
+    data = [render.connection(r, svc.keyring) for r in records]
+    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+
+
+@routes.get("/v1/connections/{connection_id}")
+async def retrieve(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    record = await repo.get_connection(svc.db, key.merchant_id, key.mode, request.match_info["connection_id"])
+    if record is None:
+        raise not_found("connection")
+    return json_response(render.connection(record, svc.keyring))
+
+
+@routes.delete("/v1/connections/{connection_id}")
+async def delete(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    connection_id = request.match_info["connection_id"]
+    async with svc.db.transaction() as tx:
+        found = await repo.soft_delete_connection(tx, key.merchant_id, key.mode, connection_id, now_us())
+    if not found:
+        raise not_found("connection")
+    svc.forward_auth_changed(connection_id)
+    return json_response({"success": True})

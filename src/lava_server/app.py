@@ -1,0 +1,48 @@
+"""Assembles the aiohttp application from its parts."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from .api import checkout_sessions, connections, health, openapi, requests, usage
+from .api.deps import SERVICES
+from .api.middleware import api_version_middleware, error_middleware
+from .context import Services, open_services
+from .settings import Settings
+
+log = logging.getLogger("lava")
+
+
+def build_app(svc: Services) -> web.Application:
+    """An application over already-open services (the caller owns their lifetime)."""
+    limits = svc.settings.limits
+    app = web.Application(
+        middlewares=[error_middleware, api_version_middleware],
+        client_max_size=limits.max_body_bytes,
+        handler_args={"max_field_size": limits.max_header_bytes, "max_line_size": limits.max_header_bytes},
+    )
+    app[SERVICES] = svc
+    for table in (
+        health.routes,
+        openapi.routes,
+        checkout_sessions.routes,
+        connections.routes,
+        requests.routes,
+        usage.routes,
+    ):
+        app.router.add_routes(table)
+    return app
+
+
+async def create_app(settings: Settings) -> web.Application:
+    """An application that opens its services on start-up and closes them on clean-up."""
+    svc = await open_services(settings)
+    app = build_app(svc)
+
+    async def close(_: web.Application) -> None:
+        await svc.close()
+
+    app.on_cleanup.append(close)
+    return app

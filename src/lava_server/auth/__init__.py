@@ -1,0 +1,1 @@
+"""Authentication: who is calling (merchant secret keys, forward tokens), with cached lookups."""

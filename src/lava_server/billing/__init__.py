@@ -1,0 +1,1 @@
+"""Billing: pricing, fees and service charge, and the ledger (the only writer of balances)."""

@@ -1,0 +1,149 @@
+"""The ``lava`` admin CLI. A stable interface: every command prints one JSON object on stdout;
+errors go to stderr as one line, with a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from .settings import Settings, from_env, parse_upstream_map
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line on stderr."""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", help="sqlite:///PATH or postgresql://… (env LAVA_DATABASE_URL)")
+    p.add_argument("--data-dir", help="where the embedded database and master key live (env LAVA_DATA_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lava", description="Lava billing gateway: server and admin commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    _common(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--public-url", help="public base URL used in checkout tokens (env LAVA_PUBLIC_URL)")
+    serve.add_argument("--demo", action="store_true", help="seed a demo merchant, product and funded connection")
+    serve.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="HOST=BASE_URL",
+        help="map a provider host (repeatable)",
+    )
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    _common(migrate)
+
+    merchants = sub.add_parser("merchants").add_subparsers(dest="action", required=True)
+    mc = merchants.add_parser("create", help="create a merchant and its first secret key")
+    _common(mc)
+    mc.add_argument("--name", required=True)
+    mc.add_argument("--live", action="store_true", help="create a live-mode key (default: test mode)")
+
+    products = sub.add_parser("products").add_subparsers(dest="action", required=True)
+    pc = products.add_parser("create", help="create a product (pricing configuration)")
+    _common(pc)
+    pc.add_argument("--secret-key", required=True)
+    pc.add_argument("--name")
+    pc.add_argument("--rate-type", choices=["fixed", "percentage"], default="fixed")
+    pc.add_argument("--tier", action="append", default=[], metavar="START:RATE[:TYPE]")
+    pc.add_argument("--token-basis", choices=["input+output", "output"], default="input+output")
+    pc.add_argument("--base-cost-payer", choices=["wallet", "merchant"], default="wallet")
+    pc.add_argument("--service-charge-payer", choices=["wallet", "merchant"], default="wallet")
+    pc.add_argument("--overdraft-floor", default="0", metavar="AMOUNT")
+    pc.add_argument("--allow-unpriced-models", action="store_true")
+
+    connections = sub.add_parser("connections").add_subparsers(dest="action", required=True)
+    cc = connections.add_parser("create", help="create an operator-made connection with a new wallet")
+    _common(cc)
+    cc.add_argument("--secret-key", required=True)
+    cc.add_argument("--reference-id")
+    cc.add_argument("--credit", metavar="AMOUNT", help="granted credit to put in the new wallet")
+
+    wallets = sub.add_parser("wallets").add_subparsers(dest="action", required=True)
+    wc = wallets.add_parser("credit", help="grant credit to a connection's wallet")
+    _common(wc)
+    wc.add_argument("--secret-key", required=True)
+    wc.add_argument("--connection-id", required=True)
+    wc.add_argument("--amount", required=True)
+    wc.add_argument("--reason")
+    wc.add_argument("--idempotency-key", help="makes a retried command a no-op")
+
+    ledger = sub.add_parser("ledger").add_subparsers(dest="action", required=True)
+    lc = ledger.add_parser("check", help="verify every ledger invariant")
+    _common(lc)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "public_url", None):
+        overrides["public_url"] = args.public_url
+    upstream: dict[str, str] = {}
+    for item in getattr(args, "upstream", []) or []:
+        upstream.update(parse_upstream_map(item))
+    if upstream:
+        overrides["upstream_map"] = upstream
+    return from_env(**overrides)
+
+
+def run(argv: Sequence[str]) -> dict[str, Any]:
+    """Run one admin command in-process and return its JSON result (raises CliError)."""
+    args = build_parser().parse_args(list(argv))
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if args.command == "serve":
+        from .server import serve
+
+        serve(settings, host=args.host, port=args.port, demo=args.demo)
+        return {"stopped": True}
+    from . import admin
+
+    handlers: dict[tuple[str, str | None], Callable[..., Awaitable[dict[str, Any]]]] = {
+        ("migrate", None): admin.migrate_cmd,
+        ("merchants", "create"): admin.merchants_create,
+        ("products", "create"): admin.products_create,
+        ("connections", "create"): admin.connections_create,
+        ("wallets", "credit"): admin.wallets_credit,
+        ("ledger", "check"): admin.ledger_check,
+    }
+    handler = handlers[(args.command, getattr(args, "action", None))]
+    if args.command == "wallets" and not args.idempotency_key:
+        args.idempotency_key = f"cli-credit:{uuid.uuid4()}"
+    try:
+        return asyncio.run(admin.with_services(settings, handler, args))
+    except (ValueError, admin.AdminError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = run(sys.argv[1:] if argv is None else argv)
+    except CliError as exc:
+        print(f"lava: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(result, separators=(", ", ": ")))
+    return 1 if result.get("ok") is False else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

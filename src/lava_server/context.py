@@ -1,0 +1,50 @@
+"""The server's shared services, built once at start-up and passed down explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .auth.keyring import Keyring, load_master_key
+from .auth.merchant_keys import KeyAuthenticator
+from .billing.ledger import Ledger
+from .ids import IdFactory
+from .settings import Settings
+from .store import Database, open_database
+from .store.migrate import migrate
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    ids: IdFactory
+    ledger: Ledger
+    keys: KeyAuthenticator
+
+    def forward_auth_changed(self, connection_id: str | None = None) -> None:
+        """A secret or connection changed: drop cached authentication so it is re-read."""
+        self.keys.forget_all()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def open_services(settings: Settings, *, run_migrations: bool = True) -> Services:
+    keyring = Keyring(load_master_key(settings.master_key, settings.data_dir))
+    db = await open_database(settings.database_url)
+    try:
+        if run_migrations:
+            await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    ids = IdFactory()
+    return Services(
+        settings=settings,
+        db=db,
+        keyring=keyring,
+        ids=ids,
+        ledger=Ledger(db, ids),
+        keys=KeyAuthenticator(db, keyring, settings.auth_cache_ttl_s),
+    )

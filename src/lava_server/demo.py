@@ -1,0 +1,89 @@
+"""``lava serve --demo``: a merchant, a product and a funded connection to try things with.
+
+Secrets are stored hashed, so the demo's plaintext credentials are kept in
+``<data dir>/demo.json`` (mode 0600) and reused on the next ``--demo`` start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from .accounts.connections import create_connection
+from .accounts.merchants import create_merchant, create_product
+from .billing.product_config import ProductConfig, Tier
+from .context import Services
+from .money import parse_amount
+
+DEMO_FILE = "demo.json"
+DEMO_CREDIT = "10.00"
+
+
+async def seed_demo(svc: Services) -> dict[str, Any]:
+    path = svc.settings.data_dir / DEMO_FILE
+    if path.exists():
+        saved: dict[str, Any] = json.loads(path.read_text())
+        if await svc.keys.resolve(saved.get("secret_key", "")) is not None:
+            return saved
+    merchant = await create_merchant(svc, "Demo merchant", "test")
+    key = await svc.keys.resolve(merchant.secret_key)
+    assert key is not None
+    from decimal import Decimal
+
+    product = await create_product(
+        svc,
+        key,
+        ProductConfig(rate_type="percentage", tiers=(Tier(0, Decimal("20"), "tokens_1m"),)),
+        "Demo 20% markup",
+    )
+    async with svc.db.transaction() as tx:
+        connection = await create_connection(svc, key, reference_id="demo_user", tx=tx)
+        await svc.ledger.credit_wallet(
+            connection.wallet_id,
+            "test",
+            parse_amount(DEMO_CREDIT),
+            source="granted_credit",
+            key=f"demo-credit:{connection.connection_id}",
+            reason="demo credit",
+            tx=tx,
+        )
+    seeded = {
+        "merchant_id": merchant.merchant_id,
+        "secret_key": merchant.secret_key,
+        "product_id": product.product_id,
+        "product_secret": product.product_secret,
+        "connection_id": connection.connection_id,
+        "connection_secret": connection.connection_secret,
+        "balance": DEMO_CREDIT,
+    }
+    svc.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(seeded, fh, indent=2)
+    return seeded
+
+
+def describe(seeded: dict[str, Any], url: str) -> str:
+    api = url.rstrip("/") + "/v1/"
+    return f"""
+Lava demo is ready (test mode). Credentials are saved in the data dir as {DEMO_FILE}.
+
+  secret key         {seeded["secret_key"]}
+  connection id      {seeded["connection_id"]}   (wallet balance ${seeded["balance"]})
+  connection secret  {seeded["connection_secret"]}
+  product secret     {seeded["product_secret"]}
+
+Check the balance with curl:
+
+  curl -s {api}connections/{seeded["connection_id"]} \\
+       -H 'Authorization: Bearer {seeded["secret_key"]}'
+
+Or with the Python SDK:
+
+  from lava import Lava
+  lava = Lava("{seeded["secret_key"]}", base_url="{api}")
+  print(lava.connections.retrieve("{seeded["connection_id"]}").wallet.balance)
+  token = lava.generate_forward_token(connection_secret="{seeded["connection_secret"]}",
+                                      product_secret="{seeded["product_secret"]}")
+"""

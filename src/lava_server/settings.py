@@ -1,0 +1,95 @@
+"""Typed configuration, read once from the environment and CLI flags.
+
+Nothing below the CLI/app layer reads ``os.environ``: a :class:`Settings` object is
+built here and passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(".lava")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every bound the server enforces. Documented in docs/limits.md."""
+
+    max_body_bytes: int = 10 * 1024 * 1024  # forward bodies (audio uploads need room)
+    max_api_body_bytes: int = 64 * 1024  # REST bodies
+    max_header_bytes: int = 16 * 1024  # aiohttp's max_field_size for one header line
+    max_metadata_pairs: int = 100
+    max_metadata_chars: int = 255
+    upstream_connect_timeout_s: float = 10.0
+    upstream_read_timeout_s: float = 300.0  # time to the response headers
+    upstream_idle_timeout_s: float = 120.0  # gap between two chunks of a body or stream
+    stream_max_duration_s: float = 1800.0  # total wall time of one relayed stream
+    drain_timeout_s: float = 120.0  # how long we keep reading after a client disconnect
+    max_concurrent_drains: int = 256
+    max_upstream_connections: int = 1000
+    db_statement_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    public_url: str | None = None  # e.g. https://pay.example.com ; None → derived from the request
+    master_key: str | None = None  # base64 32 bytes; None → generated in data_dir
+    upstream_map: Mapping[str, str] = field(default_factory=dict)  # host → base URL
+    extra_upstream_hosts: tuple[str, ...] = ()
+    service_charge_rate: Decimal = Decimal("0.019")
+    checkout_session_ttl_s: int = 1800
+    auth_cache_ttl_s: float = 5.0
+    limits: Limits = field(default_factory=Limits)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def parse_upstream_map(text: str) -> dict[str, str]:
+    """``"api.openai.com=http://127.0.0.1:9001,api.anthropic.com=…"`` → dict. Raises ValueError."""
+    result: dict[str, str] = {}
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        host, sep, base = item.partition("=")
+        host, base = host.strip().lower(), base.strip().rstrip("/")
+        if not sep or not host or not base.startswith(("http://", "https://")):
+            raise ValueError(f"upstream map entry must be HOST=http(s)://BASE, got {item!r}")
+        result[host] = base
+    return result
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'lava.db').resolve()}"
+
+
+def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment; explicit keyword overrides (CLI flags) win."""
+    env = os.environ if env is None else env
+    data_dir = Path(str(overrides.pop("data_dir", None) or env.get("LAVA_DATA_DIR") or DEFAULT_DATA_DIR))
+    database_url = str(overrides.pop("database_url", None) or env.get("LAVA_DATABASE_URL") or "")
+    upstream = parse_upstream_map(env.get("LAVA_UPSTREAM_MAP", ""))
+    extra_map = overrides.pop("upstream_map", None)
+    if isinstance(extra_map, Mapping):
+        upstream.update(extra_map)
+    extra_hosts = tuple(h.strip().lower() for h in env.get("LAVA_EXTRA_UPSTREAM_HOSTS", "").split(",") if h.strip())
+    settings = Settings(
+        database_url=database_url or default_database_url(data_dir),
+        data_dir=data_dir,
+        public_url=(str(overrides.pop("public_url", None) or env.get("LAVA_PUBLIC_URL") or "") or None),
+        master_key=env.get("LAVA_MASTER_KEY") or None,
+        upstream_map=upstream,
+        extra_upstream_hosts=extra_hosts,
+        service_charge_rate=Decimal(env.get("LAVA_SERVICE_CHARGE_RATE", "0.019")),
+        checkout_session_ttl_s=int(env.get("LAVA_CHECKOUT_SESSION_TTL", "1800")),
+    )
+    if overrides:
+        settings = settings.with_overrides(**overrides)
+    return settings

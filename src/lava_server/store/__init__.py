@@ -1,0 +1,21 @@
+"""Persistence: one Database interface, SQLite (embedded default) and PostgreSQL backends."""
+
+from __future__ import annotations
+
+from .base import Database, Executor, Row, StoreError, UniqueViolation
+
+
+async def open_database(url: str) -> Database:
+    """Open the database named by ``url`` (``sqlite:///path`` or ``postgresql://…``)."""
+    if url.startswith("sqlite:"):
+        from .sqlite import SqliteDatabase
+
+        return await SqliteDatabase.open(url)
+    if url.startswith(("postgresql:", "postgres:", "postgresql+asyncpg:")):
+        from .postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(url)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
+
+
+__all__ = ["Database", "Executor", "Row", "StoreError", "UniqueViolation", "open_database"]

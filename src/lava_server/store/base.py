@@ -1,0 +1,54 @@
+"""The store interface both backends implement.
+
+SQL in this code base is written once, in the portable subset that SQLite ≥ 3.35
+and PostgreSQL ≥ 13 share, with PostgreSQL-style ``$1`` placeholders. The SQLite
+backend rewrites placeholders; nothing else differs. Integers for money and for
+timestamps (microseconds since the Unix epoch, UTC) keep types portable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+class Executor(Protocol):
+    """Runs statements; either the database itself (autocommit) or one transaction."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        ...
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+
+
+class Database(Executor, Protocol):
+    backend: str  # "sqlite" | "postgres"
+
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        """A serialisable unit of work: every statement inside commits or none does."""
+        ...
+
+    async def executescript(self, sql: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class StoreError(Exception):
+    """The database is unreachable or refused an operation for a reason that is not the client's."""
+
+
+class UniqueViolation(StoreError):
+    """An INSERT hit a unique constraint."""
+
+
+async def aiter_rows(rows: list[Row]) -> AsyncIterator[Row]:  # pragma: no cover - convenience
+    for row in rows:
+        yield row

@@ -1,0 +1,101 @@
+"""Merchants, their secret keys and their products."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ids import Mode
+from .base import Executor
+
+
+@dataclass(frozen=True)
+class MerchantKey:
+    """What a valid secret key resolves to."""
+
+    key_id: str
+    merchant_id: str
+    merchant_name: str
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    id: str
+    merchant_id: str
+    mode: Mode
+    name: str | None
+    config_json: str
+    created_at: int
+
+
+async def insert_merchant(tx: Executor, merchant_id: str, name: str, created_at: int) -> None:
+    await tx.execute("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)", merchant_id, name, created_at)
+
+
+async def insert_secret_key(
+    tx: Executor, key_id: str, merchant_id: str, mode: Mode, key_hash: str, hint: str, created_at: int
+) -> None:
+    await tx.execute(
+        "INSERT INTO secret_keys (id, merchant_id, mode, key_hash, hint, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        key_id,
+        merchant_id,
+        mode,
+        key_hash,
+        hint,
+        created_at,
+    )
+
+
+async def find_key(ex: Executor, key_hash: str) -> MerchantKey | None:
+    row = await ex.fetchone(
+        "SELECT k.id AS key_id, k.merchant_id, k.mode, m.name FROM secret_keys k"
+        " JOIN merchants m ON m.id = k.merchant_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        key_hash,
+    )
+    if row is None:
+        return None
+    return MerchantKey(row["key_id"], row["merchant_id"], row["name"], row["mode"])
+
+
+async def insert_product(tx: Executor, product: ProductRecord, secret_hash: str) -> None:
+    await tx.execute(
+        "INSERT INTO products (id, merchant_id, mode, secret_hash, name, config, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        product.id,
+        product.merchant_id,
+        product.mode,
+        secret_hash,
+        product.name,
+        product.config_json,
+        product.created_at,
+    )
+
+
+def _product(row: dict[str, object]) -> ProductRecord:
+    return ProductRecord(
+        str(row["id"]),
+        str(row["merchant_id"]),
+        row["mode"],  # type: ignore[arg-type]
+        row["name"] if row["name"] is None else str(row["name"]),
+        str(row["config"]),
+        int(row["created_at"]),  # type: ignore[call-overload]
+    )
+
+
+async def find_product_by_secret(ex: Executor, secret_hash: str) -> ProductRecord | None:
+    row = await ex.fetchone(
+        "SELECT id, merchant_id, mode, name, config, created_at FROM products WHERE secret_hash = $1",
+        secret_hash,
+    )
+    return None if row is None else _product(row)
+
+
+async def get_product(ex: Executor, merchant_id: str, mode: Mode, product_id: str) -> ProductRecord | None:
+    row = await ex.fetchone(
+        "SELECT id, merchant_id, mode, name, config, created_at FROM products"
+        " WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+        product_id,
+        merchant_id,
+        mode,
+    )
+    return None if row is None else _product(row)
