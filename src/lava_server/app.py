@@ -9,6 +9,7 @@ from aiohttp import web
 from .api import checkout_sessions, connections, health, openapi, requests, usage
 from .api.deps import SERVICES
 from .api.middleware import api_version_middleware, error_middleware
+from .checkout import web as checkout_web
 from .context import Services, open_services
 from .settings import Settings
 
@@ -33,6 +34,7 @@ def build_app(svc: Services) -> web.Application:
         usage.routes,
     ):
         app.router.add_routes(table)
+    checkout_web.setup(app, svc)
     return app
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
+from .checkout.config import CheckoutSettings
+
 DEFAULT_DATA_DIR = Path(".lava")
 
 
@@ -46,6 +48,7 @@ class Settings:
     checkout_session_ttl_s: int = 1800
     auth_cache_ttl_s: float = 5.0
     limits: Limits = field(default_factory=Limits)
+    checkout: CheckoutSettings = field(default_factory=CheckoutSettings)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -89,6 +92,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         extra_upstream_hosts=extra_hosts,
         service_charge_rate=Decimal(env.get("LAVA_SERVICE_CHARGE_RATE", "0.019")),
         checkout_session_ttl_s=int(env.get("LAVA_CHECKOUT_SESSION_TTL", "1800")),
+        checkout=CheckoutSettings.from_env(env),
     )
     if overrides:
         settings = settings.with_overrides(**overrides)
