@@ -1,0 +1,195 @@
+"""Helpers for the SDK's transport-level tests: a recording ``httpx.MockTransport``.
+
+End-to-end tests use the real server (the ``lava_server`` fixture in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+import lava
+
+BASE = "http://lava.test/v1/"
+KEY = "aks_test_unit"
+
+Item = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """A MockTransport handler: records every request and replays ``items`` in order.
+
+    Each item is a response, an exception to raise (e.g. ``httpx.ConnectError``) or a
+    function of the request. After the queue is empty, ``default`` answers.
+    """
+
+    def __init__(self, *items: Item, default: Item | None = None) -> None:
+        self.items = list(items)
+        self.default = default
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        item = self.items.pop(0) if self.items else self.default
+        if item is None:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        if isinstance(item, Exception):
+            raise item
+        if callable(item):
+            return item(request)
+        return item
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+    def json(self, index: int = -1) -> Any:
+        return json.loads(self.requests[index].content)
+
+
+class Sleeps(list[float]):
+    """Stands in for time.sleep / asyncio.sleep and records the delays."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def ok(body: Any = None, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, json={} if body is None else body, headers=headers)
+
+
+def error(status: int, code: str = "some_code", message: str = "went wrong", **headers: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"message": message, "code": code, "status": status}}, headers=headers)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def make_client(sleeps: Sleeps) -> Callable[..., lava.Lava]:
+    def make(recorder: Recorder, **kwargs: Any) -> lava.Lava:
+        kwargs.setdefault("base_url", BASE)
+        kwargs.setdefault("sleep", sleeps)
+        return lava.Lava(KEY, http_client=httpx.Client(transport=httpx.MockTransport(recorder)), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_async_client(sleeps: Sleeps) -> Callable[..., lava.AsyncLava]:
+    def make(recorder: Recorder, **kwargs: Any) -> lava.AsyncLava:
+        kwargs.setdefault("base_url", BASE)
+        kwargs.setdefault("sleep", sleeps.async_sleep)
+        return lava.AsyncLava(KEY, http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder)), **kwargs)
+
+    return make
+
+
+# Wire shapes from spec/lava-api.md (§3.1, §3.5, §3.9, §7).
+
+CHECKOUT_SESSION = {
+    "checkout_session_id": "cs_01K7",
+    "checkout_session_token": "eyJzZWNyZXQiOiJjc3NfbGl2ZV94IiwiYmFzZSI6Imh0dHBzOi8vd3d3LmxhdmFwYXltZW50cy5jb20vIn0=",
+    "checkout_mode": "onboarding",
+    "origin_url": "https://your-app.example.com/",
+    "reference_id": "customer_123456",
+    "created_at": "2023-05-15T08:30:00Z",
+}
+
+CONNECTION = {
+    "connection_id": "con_01K7QJT2YR00E6FF5B9WAXP0GB",
+    "connection_secret": "cons_live_abc",
+    "reference_id": "customer_123456",
+    "wallet": {
+        "balance": "125.5000000000",
+        "phone": "+14155552671",
+        "email": "jane@example.com",
+        "first_name": "Jane",
+        "last_name": "Smith",
+        "autopay_enabled": True,
+    },
+    "next_usage_reset": "2023-05-15T08:35:42Z",
+    "previous_usage_reset": "2023-05-15T08:35:42Z",
+    "created_at": "2023-05-15T08:35:42Z",
+}
+
+REQUEST = {
+    "request_id": "req_01K7QJT2YQKB9E6SB3J4VRDJEV",
+    "status": "completed",
+    "connection_id": "con_01K7",
+    "product_id": "prd_01K7",
+    "provider": "openai",
+    "provider_key_type": "managed",
+    "model": "gpt-4",
+    "endpoint": "POST https://api.openai.com/v1/chat/completions",
+    "response_id": "chatcmpl-1",
+    "model_usage": {
+        "input_tokens": 845,
+        "output_tokens": 412,
+        "total_tokens": 1257,
+        "input_characters": 0,
+        "output_characters": 0,
+        "total_characters": 0,
+        "input_seconds": 0,
+        "output_seconds": 1.5,
+        "total_seconds": 1.5,
+        "input_cost": "0.0169000000",
+        "output_cost": "0.0412000000",
+        "total_cost": "0.0581000000",
+        "payer": "wallet",
+    },
+    "fee": {
+        "amount": "0.0058100000",
+        "rate_type": "fixed",
+        "token_basis": "input+output",
+        "breakdown": [
+            {
+                "tier": {"start": 0, "rate": "0.0000000000", "type": "tokens_1m"},
+                "tokens": 1000000,
+                "characters": 0,
+                "seconds": 0,
+                "cost": "0.0000000000",
+            }
+        ],
+    },
+    "service_charge": {"amount": "0.0058100000", "payer": "wallet"},
+    "total_request_cost": "0.0639100000",
+    "total_wallet_cost": "0.0639100000",
+    "total_merchant_cost": "0.0000000000",
+    "metadata": {"user_id": "123456"},
+    "timestamp": "2023-05-15T14:22:31Z",
+    "created_at": "2023-05-15T14:22:31Z",
+}
+
+_SUMS = {
+    "total_requests": 100,
+    "total_usage_tokens": 45823,
+    "total_usage_cost": "2.5741000000",
+    "total_fee_amount": "0.2574100000",
+    "total_service_charge_amount": "0.2574100000",
+    "total_request_cost": "2.8315100000",
+    "total_wallet_cost": "2.8315100000",
+    "total_merchant_cost": "0.0000000000",
+}
+
+USAGE = {
+    "items": [{"date": "2023-05-15", "start": "2023-05-15T00:00:00Z", "end": "2023-05-15T23:59:59Z", **_SUMS}],
+    "totals": _SUMS,
+}
+
+
+def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.Response:
+    body: dict[str, Any] = {"data": items, "has_more": next_cursor is not None}
+    if next_cursor is not None:
+        body["next_cursor"] = next_cursor
+    return httpx.Response(200, json=body)
