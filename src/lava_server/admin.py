@@ -11,7 +11,7 @@ from .accounts.merchants import create_merchant, create_product
 from .billing import ledger
 from .billing.product_config import ProductConfig, parse_tier_spec
 from .context import Services, open_services
-from .ids import CONNECTION, id_pattern
+from .ids import CONNECTION, Mode, id_pattern
 from .money import parse_amount, to_wire
 from .settings import Settings
 from .store.connections import get_connection
@@ -134,3 +134,50 @@ async def wallets_credit(svc: Services, args: argparse.Namespace) -> dict[str, A
 async def ledger_check(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     report = await ledger.check(svc.db)
     return report.as_dict()
+
+
+async def provider_keys_set(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .gateway.provider_keys import ProviderKeyStore
+    from .gateway.providers import PROVIDERS
+
+    known = {p.slug for p in PROVIDERS}
+    if args.provider not in known:
+        raise AdminError(f"unknown provider {args.provider!r}; known: {', '.join(sorted(known))}")
+    store = ProviderKeyStore(svc.db, svc.keyring)
+    modes: list[Mode] = ["test", "live"] if args.mode == "both" else [args.mode]
+    for mode in modes:
+        await store.set(args.provider, mode, args.key)
+    return {"provider": args.provider, "modes": modes, "hint": "…" + args.key[-4:]}
+
+
+async def provider_keys_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .gateway.provider_keys import ProviderKeyStore
+
+    return {"keys": await ProviderKeyStore(svc.db, svc.keyring).list()}
+
+
+async def prices_set(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .billing.pricing import PriceSource
+
+    path = svc.settings.prices_file
+    if path is None:
+        raise AdminError("no prices file configured (set LAVA_PRICES_FILE or --prices-file)")
+    source = PriceSource(path if path.exists() else None)
+    fields = {
+        "input_mtok": args.input_mtok,
+        "output_mtok": args.output_mtok,
+        "cache_read_mtok": args.cache_read_mtok,
+        "cache_write_mtok": args.cache_write_mtok,
+    }
+    source.set_override(args.provider, args.model, **{k: v for k, v in fields.items() if v is not None})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(source.to_json())
+    tmp.replace(path)
+    return {"prices_file": str(path), "key": f"{args.provider}/{args.model}", **{k: v for k, v in fields.items() if v}}
+
+
+async def requests_reprice(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .billing.repricing import reprice_request
+
+    return await reprice_request(svc, args.request_id)

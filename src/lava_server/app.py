@@ -11,6 +11,7 @@ from .api.deps import SERVICES
 from .api.middleware import api_version_middleware, error_middleware
 from .checkout import web as checkout_web
 from .context import Services, open_services
+from .gateway import routes as gateway_routes
 from .settings import Settings
 
 log = logging.getLogger("lava")
@@ -34,6 +35,7 @@ def build_app(svc: Services) -> web.Application:
         usage.routes,
     ):
         app.router.add_routes(table)
+    gateway_routes.setup(app, svc)
     checkout_web.setup(app, svc)
     return app
 

@@ -10,6 +10,7 @@ import json
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .settings import Settings, from_env, parse_upstream_map
@@ -80,6 +81,31 @@ def build_parser() -> argparse.ArgumentParser:
     wc.add_argument("--reason")
     wc.add_argument("--idempotency-key", help="makes a retried command a no-op")
 
+    pkeys = sub.add_parser("provider-keys").add_subparsers(dest="action", required=True)
+    pks = pkeys.add_parser("set", help="store a managed upstream key for a provider (encrypted at rest)")
+    _common(pks)
+    pks.add_argument("--provider", required=True, help="provider slug, e.g. openai, anthropic, google")
+    pks.add_argument("--key", required=True)
+    pks.add_argument("--mode", choices=["test", "live", "both"], default="both")
+    pkl = pkeys.add_parser("list", help="list managed keys (hints only)")
+    _common(pkl)
+
+    prices = sub.add_parser("prices").add_subparsers(dest="action", required=True)
+    prs = prices.add_parser("set", help="override a model's prices (USD per 1M tokens); wins over the catalogue")
+    _common(prs)
+    prs.add_argument("--provider", required=True, help="catalogue provider id, e.g. openai, anthropic, x-ai")
+    prs.add_argument("--model", required=True)
+    prs.add_argument("--input-mtok", required=True)
+    prs.add_argument("--output-mtok", required=True)
+    prs.add_argument("--cache-read-mtok")
+    prs.add_argument("--cache-write-mtok")
+    prs.add_argument("--prices-file", help="defaults to LAVA_PRICES_FILE or <data dir>/prices.json")
+
+    reqs = sub.add_parser("requests").add_subparsers(dest="action", required=True)
+    rr = reqs.add_parser("reprice", help="recompute a request's charge from its recorded prices and usage")
+    _common(rr)
+    rr.add_argument("request_id")
+
     ledger = sub.add_parser("ledger").add_subparsers(dest="action", required=True)
     lc = ledger.add_parser("check", help="verify every ledger invariant")
     _common(lc)
@@ -92,6 +118,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         overrides["database_url"] = args.database_url
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = args.data_dir
+    if getattr(args, "prices_file", None):
+        overrides["prices_file"] = Path(args.prices_file)
     if getattr(args, "public_url", None):
         overrides["public_url"] = args.public_url
     upstream: dict[str, str] = {}
@@ -123,6 +151,10 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         ("connections", "create"): admin.connections_create,
         ("wallets", "credit"): admin.wallets_credit,
         ("ledger", "check"): admin.ledger_check,
+        ("provider-keys", "set"): admin.provider_keys_set,
+        ("prices", "set"): admin.prices_set,
+        ("requests", "reprice"): admin.requests_reprice,
+        ("provider-keys", "list"): admin.provider_keys_list,
     }
     handler = handlers[(args.command, getattr(args, "action", None))]
     if args.command == "wallets" and not args.idempotency_key:

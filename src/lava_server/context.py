@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .auth.keyring import Keyring, load_master_key
 from .auth.merchant_keys import KeyAuthenticator
 from .billing.ledger import Ledger
+from .gateway.tokens import ForwardAuthenticator
 from .ids import IdFactory
 from .settings import Settings
 from .store import Database, open_database
@@ -21,10 +22,12 @@ class Services:
     ids: IdFactory
     ledger: Ledger
     keys: KeyAuthenticator
+    forward_auth: ForwardAuthenticator
 
     def forward_auth_changed(self, connection_id: str | None = None) -> None:
         """A secret or connection changed: drop cached authentication so it is re-read."""
         self.keys.forget_all()
+        self.forward_auth.forget_all()
 
     async def close(self) -> None:
         await self.db.close()
@@ -40,11 +43,13 @@ async def open_services(settings: Settings, *, run_migrations: bool = True) -> S
         await db.close()
         raise
     ids = IdFactory()
+    keys = KeyAuthenticator(db, keyring, settings.auth_cache_ttl_s)
     return Services(
         settings=settings,
         db=db,
         keyring=keyring,
         ids=ids,
         ledger=Ledger(db, ids),
-        keys=KeyAuthenticator(db, keyring, settings.auth_cache_ttl_s),
+        keys=keys,
+        forward_auth=ForwardAuthenticator(db, keyring, keys, settings.auth_cache_ttl_s),
     )

@@ -32,6 +32,10 @@ class Limits:
     stream_max_duration_s: float = 1800.0  # total wall time of one relayed stream
     drain_timeout_s: float = 120.0  # how long we keep reading after a client disconnect
     max_concurrent_drains: int = 256
+    max_upstream_body_bytes: int = 64 * 1024 * 1024  # non-streamed provider responses
+    hold_sweep_interval_s: float = 30.0  # how often expired holds are released
+    hold_output_ceiling_tokens: int = 8192  # assumed output when a call sets no max_tokens
+    hold_output_max_tokens: int = 200_000  # cap on a client's max_tokens when sizing a hold
     max_upstream_connections: int = 1000
     db_statement_timeout_s: float = 10.0
 
@@ -47,6 +51,7 @@ class Settings:
     service_charge_rate: Decimal = Decimal("0.019")
     checkout_session_ttl_s: int = 1800
     auth_cache_ttl_s: float = 5.0
+    prices_file: Path | None = None  # operator price overrides (LAVA_PRICES_FILE)
     limits: Limits = field(default_factory=Limits)
     checkout: CheckoutSettings = field(default_factory=CheckoutSettings)
 
@@ -93,6 +98,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         service_charge_rate=Decimal(env.get("LAVA_SERVICE_CHARGE_RATE", "0.019")),
         checkout_session_ttl_s=int(env.get("LAVA_CHECKOUT_SESSION_TTL", "1800")),
         checkout=CheckoutSettings.from_env(env),
+        prices_file=Path(env["LAVA_PRICES_FILE"]) if env.get("LAVA_PRICES_FILE") else data_dir / "prices.json",
     )
     if overrides:
         settings = settings.with_overrides(**overrides)

@@ -234,6 +234,37 @@ SCHEMAS["Usage"] = _obj(
         "totals": {"$ref": "#/components/schemas/UsageTotals"},
     },
 )
+SCHEMAS["RequestCreate"] = _obj(
+    ["request_id", "connection_secret"],
+    {
+        "request_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"},
+        "connection_secret": {"type": "string"},
+        "product_secret": {"type": ["string", "null"]},
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+        "input_tokens": COUNT,
+        "output_tokens": COUNT,
+        "input_characters": COUNT,
+        "output_characters": COUNT,
+        "input_seconds": SECONDS,
+        "output_seconds": SECONDS,
+    },
+)
+SCHEMAS["QuoteCreate"] = _obj(
+    ["url"],
+    {"url": {"type": "string", "format": "uri"}, "body": {"type": "object"}, "method": {"type": "string"}},
+)
+SCHEMAS["Quote"] = _obj(
+    ["hold", "provider", "sufficient"],
+    {
+        "hold": MONEY,
+        "provider": {"type": "string"},
+        "model": NULLABLE_STRING,
+        "prompt_tokens_estimate": COUNT,
+        "max_output_tokens": COUNT,
+        "available_balance": {"type": ["string", "null"]},
+        "sufficient": {"type": "boolean"},
+    },
+)
 SCHEMAS["CheckoutSessionList"] = _list_of("CheckoutSession")
 SCHEMAS["ConnectionList"] = _list_of("Connection")
 SCHEMAS["RequestList"] = _list_of("Request")
@@ -283,7 +314,8 @@ def document() -> dict[str, Any]:
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
-                "secretKey": {"type": "http", "scheme": "bearer", "description": "aks_test_… / aks_live_…"}
+                "secretKey": {"type": "http", "scheme": "bearer", "description": "aks_test_… / aks_live_…"},
+                "forwardToken": {"type": "http", "scheme": "bearer", "description": "base64 forward token"},
             },
             "parameters": {
                 "ApiVersion": {
@@ -319,7 +351,16 @@ def document() -> dict[str, Any]:
                 "get": _op("Retrieve a connection", 200, "Connection", [_path("connection_id")]),
                 "delete": _op("Delete (soft) a connection", 200, "DeleteResult", [_path("connection_id")]),
             },
+            "/v1/quote": {
+                "post": {
+                    **_op("Quote the hold a forward call would place", 200, "Quote", body="QuoteCreate"),
+                    "security": [{"forwardToken": []}],
+                }
+            },
             "/v1/requests": {
+                "post": _op(
+                    "Report usage (manual metering); idempotent on request_id", 201, "Request", body="RequestCreate"
+                ),
                 "get": _op(
                     "List requests",
                     200,
@@ -330,7 +371,7 @@ def document() -> dict[str, Any]:
                         _q("product_id", {"type": "string"}),
                         METADATA_FILTERS,
                     ],
-                )
+                ),
             },
             "/v1/requests/{request_id}": {"get": _op("Retrieve a request", 200, "Request", [_path("request_id")])},
             "/v1/usage": {

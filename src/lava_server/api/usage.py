@@ -14,6 +14,7 @@ from . import render
 from .deps import merchant, services
 from .jsonio import json_response
 from .params import id_param, metadata_filters_param
+from .requests import reject_unsupported_filters
 
 routes = web.RouteTableDef()
 MAX_DAYS = 400
@@ -35,6 +36,7 @@ async def retrieve(request: web.Request) -> web.Response:
     key = await merchant(request)
     svc = services(request)
     q = request.query
+    reject_unsupported_filters(q)
     if not q.get("start"):
         raise invalid_request("start is required, e.g. start=2025-01-01T00:00:00Z")
     start = _parse("start", q["start"])

@@ -9,6 +9,12 @@ Model (double entry, TigerBeetle-style):
   debit account and adds to the credit account in the same transaction as the
   transfer row, so the sum of all balances of one mode is always 0.
 
+Holds reserve part of a wallet's balance for a call in flight (``held``). A hold is placed
+only if ``balance − held − amount ≥ −floor`` (one conditional UPDATE, so concurrent calls
+cannot overspend), and it ends exactly once: settled, released or expired (a conditional
+UPDATE on its status). Settling releases the hold and posts the actual charge in the same
+transaction.
+
 Invariants (checked by :func:`check`, which backs ``lava ledger check``):
 1. For each account, balance = Σ credits − Σ debits over its transfers.
 2. The sum of all account balances of each mode is 0.
@@ -189,6 +195,134 @@ class Ledger:
         return await self.balance(wallet_account(wallet_id), tx)
 
 
+class InsufficientFunds(LedgerError):
+    def __init__(self, amount: int, available: int) -> None:
+        super().__init__(f"hold of {amount} units exceeds available {available} units")
+        self.amount = amount
+        self.available = available
+
+
+@dataclass(frozen=True)
+class ChargePart:
+    """One component of a request's charge: who pays, who receives, how much, under which key."""
+
+    name: str  # "base" | "fee" | "service_charge"
+    amount: int
+    payer: str  # "wallet" | "merchant"
+    credit: str  # the receiving account
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    wallet_paid: int
+    merchant_paid: int
+    shortfall: int  # wallet-payer amounts the wallet could not cover, paid by the merchant instead
+    balance: Balance
+
+
+async def place_hold(
+    tx: Executor, *, wallet_id: str, request_id: str, amount: int, floor: int, at: int, expires_at: int
+) -> None:
+    """Reserve ``amount`` of the wallet for ``request_id``; raises InsufficientFunds."""
+    assert amount >= 0
+    assert floor >= 0
+    account = wallet_account(wallet_id)
+    changed = await tx.execute(
+        "UPDATE ledger_accounts SET held = held + $1 WHERE id = $2 AND balance - held - $1 + $3 >= 0",
+        amount,
+        account,
+        floor,
+    )
+    if changed != 1:
+        row = await tx.fetchone("SELECT balance, held FROM ledger_accounts WHERE id = $1", account)
+        available = int(row["balance"]) - int(row["held"]) if row else 0
+        raise InsufficientFunds(amount, available + floor)
+    await tx.execute(
+        "INSERT INTO ledger_holds (request_id, account_id, amount, status, created_at, expires_at)"
+        " VALUES ($1, $2, $3, 'open', $4, $5)",
+        request_id,
+        account,
+        amount,
+        at,
+        expires_at,
+    )
+
+
+async def close_hold(tx: Executor, request_id: str, status: str, at: int) -> bool:
+    """End an open hold exactly once (settled, released or expired); False if it was not open."""
+    assert status in ("settled", "released", "expired")
+    row = await tx.fetchone(
+        "SELECT account_id, amount FROM ledger_holds WHERE request_id = $1 AND status = 'open'", request_id
+    )
+    if row is None:
+        return False
+    changed = await tx.execute(
+        "UPDATE ledger_holds SET status = $1, closed_at = $2 WHERE request_id = $3 AND status = 'open'",
+        status,
+        at,
+        request_id,
+    )
+    if changed != 1:
+        return False
+    await tx.execute("UPDATE ledger_accounts SET held = held - $1 WHERE id = $2", int(row["amount"]), row["account_id"])
+    return True
+
+
+async def post_charge(
+    ledger: Ledger,
+    tx: Executor,
+    *,
+    request_id: str,
+    wallet_id: str,
+    merchant_id: str,
+    mode: Mode,
+    parts: list[ChargePart],
+    floor: int,
+) -> ChargeResult:
+    """Post a request's charge. Wallet-paid parts draw on the wallet down to ``−floor``;
+    whatever the wallet cannot cover is paid by the merchant (recorded as shortfall), so a
+    wallet never ends below its floor and no money appears or vanishes."""
+    wallet = wallet_account(wallet_id)
+    revenue = merchant_revenue_account(merchant_id, mode)
+    await ensure_account(tx, revenue, "merchant_revenue", mode, merchant_id)
+    for kind in ("provider_cost", "platform_service"):
+        await ensure_account(tx, system_account(kind, mode), kind, mode, None)
+    current = await ledger.balance(wallet, tx)
+    capacity = max(current.available + floor, 0)
+    wallet_paid = merchant_paid = shortfall = 0
+    for part in parts:
+        if part.amount <= 0:
+            continue
+        from_wallet = min(part.amount, capacity) if part.payer == "wallet" else 0
+        from_merchant = part.amount - from_wallet
+        if part.payer == "wallet":
+            shortfall += from_merchant
+        capacity -= from_wallet
+        if from_wallet:
+            await ledger.transfer(
+                tx,
+                key=f"req:{request_id}:{part.name}:wallet",
+                debit=wallet,
+                credit=part.credit,
+                amount=from_wallet,
+                kind=part.name,
+                request_id=request_id,
+            )
+            wallet_paid += from_wallet
+        if from_merchant and part.credit != revenue:
+            await ledger.transfer(
+                tx,
+                key=f"req:{request_id}:{part.name}:merchant",
+                debit=revenue,
+                credit=part.credit,
+                amount=from_merchant,
+                kind=part.name,
+                request_id=request_id,
+            )
+        merchant_paid += from_merchant
+    return ChargeResult(wallet_paid, merchant_paid, shortfall, await ledger.balance(wallet, tx))
+
+
 @dataclass(frozen=True)
 class CheckReport:
     ok: bool
@@ -229,5 +363,49 @@ async def check(db: Database) -> CheckReport:
     for mode, total in totals.items():
         if total != 0:
             problems.append(f"mode {mode}: balances sum to {total}, not 0")
+    problems += await _check_holds_and_floors(db, accounts)
+    problems += await _check_request_transfers(db)
     transfers = int(await db.fetchval("SELECT COUNT(*) FROM ledger_transfers") or 0)
     return CheckReport(not problems, len(accounts), transfers, problems, totals)
+
+
+async def _check_holds_and_floors(db: Database, accounts: list[dict[str, object]]) -> list[str]:
+    from .product_config import ProductConfig
+
+    problems: list[str] = []
+    open_holds = await db.fetchall(
+        "SELECT account_id, SUM(amount) AS total FROM ledger_holds WHERE status = 'open' GROUP BY account_id"
+    )
+    held_by_holds = {r["account_id"]: int(r["total"]) for r in open_holds}
+    floors: dict[str, int] = {}
+    for row in await db.fetchall(
+        "SELECT c.wallet_id, p.config FROM connections c JOIN products p ON p.merchant_id = c.merchant_id AND p.mode = c.mode"
+    ):
+        floor = ProductConfig.from_json(row["config"]).overdraft_floor_units
+        key = wallet_account(row["wallet_id"])
+        floors[key] = max(floors.get(key, 0), floor)
+    for acc in accounts:
+        if acc["kind"] != "wallet":
+            continue
+        account_id = str(acc["id"])
+        held = int(acc["held"])  # type: ignore[call-overload]
+        balance = int(acc["balance"])  # type: ignore[call-overload]
+        if held != held_by_holds.get(account_id, 0):
+            problems.append(f"{account_id}: held {held} != open holds {held_by_holds.get(account_id, 0)}")
+        if balance - held < -floors.get(account_id, 0):
+            problems.append(f"{account_id}: available {balance - held} is below its floor -{floors.get(account_id, 0)}")
+    return problems
+
+
+async def _check_request_transfers(db: Database) -> list[str]:
+    rows = await db.fetchall(
+        "SELECT r.id, r.total_wallet_cost,"
+        " COALESCE((SELECT SUM(t.amount) FROM ledger_transfers t"
+        "  WHERE t.request_id = r.id AND t.debit_account LIKE 'wallet:%'), 0) AS wallet_paid"
+        " FROM requests r WHERE r.status = 'completed' AND r.connection_id IS NOT NULL"
+    )
+    return [
+        f"request {r['id']}: wallet transfers {int(r['wallet_paid'])} != total_wallet_cost {int(r['total_wallet_cost'])}"
+        for r in rows
+        if int(r["wallet_paid"]) != int(r["total_wallet_cost"])
+    ]

@@ -18,7 +18,8 @@ COLUMNS = (
     " input_characters, output_characters, input_ms, output_ms, usage_estimated, input_cost, output_cost,"
     " base_cost, base_cost_payer, fee_amount, service_charge, service_charge_payer, total_request_cost,"
     " total_wallet_cost, total_merchant_cost, fee_detail, pricing_detail, provider_usage, metadata, error,"
-    " payload_hash, timestamp, created_at, completed_at"
+    " payload_hash, timestamp, created_at, completed_at, hold_units, fee_units_milli, units_before_milli,"
+    " shortfall, overdraft_floor"
 )
 
 
@@ -66,6 +67,11 @@ class RequestRecord:
     payload_hash: str | None = None
     timestamp: int | None = None
     completed_at: int | None = None
+    hold_units: int = 0
+    fee_units_milli: int = 0
+    units_before_milli: int = 0
+    shortfall: int = 0
+    overdraft_floor: int = 0
     metadata_pairs: dict[str, str] = field(default_factory=dict)
 
     def column_values(self) -> list[Any]:
@@ -73,7 +79,15 @@ class RequestRecord:
 
 
 def _record(row: Row) -> RequestRecord:
-    return RequestRecord(**row)
+    values: dict[str, Any] = {k: (int(v) if k in _INT_COLUMNS and v is not None else v) for k, v in row.items()}
+    return RequestRecord(**values)
+
+
+_INT_COLUMNS = frozenset(
+    name
+    for name, kind in RequestRecord.__annotations__.items()
+    if kind in ("int", "int | None") and name != "metadata_pairs"
+)
 
 
 async def insert_request(tx: Executor, rec: RequestRecord) -> None:

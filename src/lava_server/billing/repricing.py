@@ -1,0 +1,90 @@
+"""``lava requests reprice``: recompute a recorded charge from its recorded prices and usage.
+
+Every completed request stores the flat unit prices it used (with their provenance), the
+service-charge rate, and its connection's cumulative tier units before it. From those and
+the recorded usage the whole charge is recomputed and compared field by field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from ..money import to_wire
+from ..store.merchants import get_product
+from ..store.requests import COLUMNS, RequestRecord
+from .charges import compute_charges
+from .fees import UnitCounts
+from .pricing import reprice
+from .product_config import ProductConfig
+
+
+async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
+    row = await svc.db.fetchone(f"SELECT {COLUMNS} FROM requests WHERE id = $1", request_id)
+    if row is None:
+        raise ValueError(f"no request {request_id}")
+    from ..store.requests import _record
+
+    rec: RequestRecord = _record(row)
+    if rec.status != "completed":
+        return {"request_id": rec.id, "status": rec.status, "matches": True, "note": "not completed: nothing charged"}
+    detail = orjson.loads(rec.pricing_detail or "{}")
+    usage = UnitCounts(
+        input_tokens=rec.input_tokens,
+        output_tokens=rec.output_tokens,
+        cached_input_tokens=rec.cached_input_tokens,
+        cache_write_tokens=rec.cache_write_tokens,
+        reasoning_tokens=rec.reasoning_tokens,
+        input_characters=rec.input_characters,
+        output_characters=rec.output_characters,
+        input_seconds=Decimal(rec.input_ms) / 1000,
+        output_seconds=Decimal(rec.output_ms) / 1000,
+    )
+    base = reprice(usage, detail["unit_prices"], detail.get("provenance", {})) if "unit_prices" in detail else None
+    config: ProductConfig | None = None
+    if rec.connection_id is not None:
+        config = ProductConfig()
+        if rec.product_id is not None:
+            product = await get_product(svc.db, rec.merchant_id, rec.mode, rec.product_id)
+            if product is not None:
+                config = ProductConfig.from_json(product.config_json)
+    managed = rec.provider_key_type == "managed" and rec.provider != "manual"
+    before: Any = Decimal(rec.units_before_milli) / 1000
+    if config is not None and config.tiers[0].type != "minutes":
+        before = rec.units_before_milli // 1000
+    rate = Decimal(detail.get("service_charge_rate", str(svc.settings.service_charge_rate)))
+    if config is None:
+        recomputed = {
+            "base_cost": base.total_units if base else 0,
+            "fee": 0,
+            "service_charge": 0,
+            "wallet": 0,
+            "merchant": 0,
+        }
+    else:
+        charges = compute_charges(
+            config, units=usage, units_before=before, base=base, managed=managed, service_charge_rate=rate
+        )
+        recomputed = {
+            "base_cost": charges.base_cost_units,
+            "fee": charges.fee.amount_units,
+            "service_charge": charges.service_charge_units,
+            "wallet": charges.wallet_units - rec.shortfall,
+            "merchant": charges.merchant_units + rec.shortfall,
+        }
+    recorded = {
+        "base_cost": rec.base_cost,
+        "fee": rec.fee_amount,
+        "service_charge": rec.service_charge,
+        "wallet": rec.total_wallet_cost,
+        "merchant": rec.total_merchant_cost,
+    }
+    return {
+        "request_id": rec.id,
+        "matches": recorded == recomputed,
+        "recorded": {k: to_wire(v) for k, v in recorded.items()},
+        "recomputed": {k: to_wire(v) for k, v in recomputed.items()},
+        "prices": detail,
+    }

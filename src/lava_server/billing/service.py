@@ -1,0 +1,379 @@
+"""The gateway's one door into billing: open a request (with its hold), then settle or fail it.
+
+``open`` records the request as ``pending`` and, for a billed connection, places a hold for
+the worst-case cost in the same transaction — or refuses with 402 before anything goes
+upstream. ``settle`` and ``fail`` finish it exactly once: the open hold (or, for metering
+only, the ``pending`` status) is the guard, so a retried, racing or replayed finish can
+never charge twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from ..clock import now_us
+from ..errors import ApiError
+from ..ids import REQUEST
+from ..money import to_wire
+from ..store import Executor
+from ..store.merchants import MerchantKey
+from ..store.requests import RequestRecord, insert_request, update_request
+from . import ledger
+from .charges import Charges, compute_charges, no_charge
+from .fees import UnitCounts, billable_units
+from .pricing import BaseCost, ModelPrices, base_cost
+from .product_config import ProductConfig, Tier
+from .usage_period import usage_period
+
+DEFAULT_PRODUCT = ProductConfig()  # "default pricing" for a connection without a product: no fee
+
+
+@dataclass(frozen=True)
+class ForwardPlan:
+    """What the gateway knows before it forwards a call."""
+
+    merchant: MerchantKey
+    connection_id: str | None
+    wallet_id: str | None
+    product_id: str | None
+    product: ProductConfig | None
+    provider: str
+    pricing_id: str | None
+    managed: bool
+    model: str | None
+    endpoint: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    prompt_tokens_estimate: int = 0
+    max_output_tokens: int | None = None
+    connection_created_at: int | None = None
+    billable: bool = True
+
+    @property
+    def config(self) -> ProductConfig | None:
+        if self.connection_id is None:
+            return None
+        return self.product or DEFAULT_PRODUCT
+
+
+@dataclass
+class Reservation:
+    plan: ForwardPlan
+    record: RequestRecord
+    prices: ModelPrices | None = None
+    hold_units: int = 0
+    balance_after: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    usage: UnitCounts
+    provider_usage: dict[str, Any] | None
+    model: str | None
+    response_id: str | None
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class Quote:
+    hold_units: int
+    worst_case: Charges
+    prices: ModelPrices | None
+    input_tokens: int
+    output_tokens: int
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """JSON for stored details: Decimals are written as exact JSON numbers, never floats."""
+    return orjson.dumps(value, default=_json_default).decode()
+
+
+def _dt(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+
+
+def _milli(quantity: Any) -> int:
+    return int(quantity * 1000)
+
+
+class BillingService:
+    def __init__(self, svc: Any, prices: Any) -> None:
+        self._svc = svc
+        self._prices = prices  # LivePrices
+
+    # -- pricing --------------------------------------------------------------------
+    def _lookup(self, plan: ForwardPlan, at: int, model: str | None = None) -> ModelPrices | None:
+        return self._prices.prices_for(plan.pricing_id, model or plan.model, _dt(at))  # type: ignore[no-any-return]
+
+    def _needs_price(self, plan: ForwardPlan) -> bool:
+        config = plan.config
+        if config is None or not plan.billable:
+            return False
+        return plan.managed or config.rate_type == "percentage"
+
+    def quote(self, plan: ForwardPlan, at: int) -> Quote:
+        """The worst-case cost of a call: what ``open`` would hold."""
+        config = plan.config
+        prices = self._lookup(plan, at) if plan.billable else None
+        if prices is None and self._needs_price(plan) and not (config and config.allow_unpriced_models):
+            raise ApiError(
+                400,
+                "unknown_model_price",
+                f"no price for model {plan.model!r} on {plan.provider}; ask the operator to set one "
+                "(lava prices set) or allow unpriced models on the product",
+            )
+        limits = self._svc.settings.limits
+        out = plan.max_output_tokens or limits.hold_output_ceiling_tokens
+        out = min(out, limits.hold_output_max_tokens)
+        units = UnitCounts(input_tokens=plan.prompt_tokens_estimate, output_tokens=out)
+        base = base_cost(units, prices) if prices is not None else None
+        if config is None:
+            worst = no_charge(None, managed=False, base=base)
+        else:
+            worst = compute_charges(
+                _worst_tier(config),
+                units=units,
+                units_before=0,
+                base=base,
+                managed=plan.managed,
+                service_charge_rate=self._svc.settings.service_charge_rate,
+            )
+        hold = worst.wallet_units if plan.billable else 0
+        return Quote(hold, worst, prices, units.input_tokens, units.output_tokens)
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def open(self, plan: ForwardPlan) -> Reservation:
+        at = now_us()
+        quote = self.quote(plan, at)
+        record = RequestRecord(
+            id=self._svc.ids.new(REQUEST, plan.merchant.mode),
+            merchant_id=plan.merchant.merchant_id,
+            mode=plan.merchant.mode,
+            status="pending",
+            provider=plan.provider,
+            provider_key_type="managed" if plan.managed else "unmanaged",
+            endpoint=plan.endpoint,
+            created_at=at,
+            connection_id=plan.connection_id,
+            product_id=plan.product_id,
+            model=plan.model,
+            metadata=orjson.dumps(plan.metadata).decode() if plan.metadata else None,
+            metadata_pairs=dict(plan.metadata),
+            hold_units=quote.hold_units,
+        )
+        config = plan.config
+        if config is not None:
+            record.base_cost_payer = config.base_cost_payer if plan.managed else "merchant"
+            record.service_charge_payer = config.service_charge_payer
+            record.overdraft_floor = config.overdraft_floor_units
+        limits = self._svc.settings.limits
+        expires = at + int(
+            (limits.upstream_read_timeout_s + limits.stream_max_duration_s + limits.drain_timeout_s + 60) * 1e6
+        )
+        async with self._svc.db.transaction() as tx:
+            await insert_request(tx, record)
+            if plan.wallet_id is not None:
+                await self._check_connection(tx, plan)
+                try:
+                    await ledger.place_hold(
+                        tx,
+                        wallet_id=plan.wallet_id,
+                        request_id=record.id,
+                        amount=quote.hold_units,
+                        floor=record.overdraft_floor,
+                        at=at,
+                        expires_at=expires,
+                    )
+                except ledger.InsufficientFunds as exc:
+                    raise ApiError(
+                        402,
+                        "insufficient_balance",
+                        f"insufficient balance: this call may cost up to ${to_wire(exc.amount)}, the wallet has "
+                        f"${to_wire(max(exc.available, 0))} available (short by ${to_wire(exc.amount - max(exc.available, 0))})",
+                    ) from exc
+        return Reservation(plan, record, quote.prices, quote.hold_units)
+
+    async def _check_connection(self, tx: Executor, plan: ForwardPlan) -> None:
+        row = await tx.fetchone("SELECT deleted_at FROM connections WHERE id = $1", plan.connection_id)
+        if row is None or row["deleted_at"] is not None:
+            raise ApiError(403, "connection_inactive", "this connection has been deleted")
+
+    async def settle(self, res: Reservation, outcome: Outcome) -> RequestRecord:
+        plan, rec = res.plan, res.record
+        at = now_us()
+        usage = outcome.usage
+        apply_usage(rec, outcome, at)
+        prices = res.prices
+        if outcome.model and outcome.model != plan.model and prices is None:
+            prices = self._lookup(plan, rec.created_at, outcome.model)
+        base = base_cost(usage, prices) if prices is not None else None
+        if base is None and plan.billable and plan.model:
+            base = BaseCost.unpriced(plan.pricing_id or plan.provider, plan.model)
+        config = plan.config
+        async with self._svc.db.transaction() as tx:
+            if plan.wallet_id is None or config is None:
+                charges = no_charge(None, managed=False, base=base)
+                apply_charges(rec, charges, 0, self._svc.settings.service_charge_rate)
+                await update_request(tx, rec, only_if_status="pending")
+                return rec
+            if not await ledger.close_hold(tx, rec.id, "settled", at):
+                return rec  # already finished elsewhere (expired or reconciled): never charge twice
+            charges, available = await self.charge(tx, plan, rec, usage, base, config, at)
+            res.balance_after = available
+            apply_charges(rec, charges, rec.units_before_milli, self._svc.settings.service_charge_rate)
+            await update_request(tx, rec, only_if_status="pending")
+        return rec
+
+    async def charge(
+        self,
+        tx: Executor,
+        plan: ForwardPlan,
+        rec: RequestRecord,
+        usage: UnitCounts,
+        base: BaseCost | None,
+        config: ProductConfig,
+        at: int,
+    ) -> tuple[Charges, int]:
+
+        assert plan.connection_id is not None
+        assert plan.wallet_id is not None
+        quantity = billable_units(config, usage) if plan.billable else 0
+        period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
+        delta = _milli(quantity)
+        await tx.execute(
+            "INSERT INTO connection_usage (connection_id, period_start, units_milli) VALUES ($1, $2, 0)"
+            " ON CONFLICT (connection_id, period_start) DO NOTHING",
+            plan.connection_id,
+            period_start,
+        )
+        after = await tx.fetchval(
+            "UPDATE connection_usage SET units_milli = units_milli + $1"
+            " WHERE connection_id = $2 AND period_start = $3 RETURNING units_milli",
+            delta,
+            plan.connection_id,
+            period_start,
+        )
+        before_milli = int(after) - delta
+        rec.units_before_milli = before_milli
+        rec.fee_units_milli = delta
+        before = _from_milli(before_milli, config)
+        charges = compute_charges(
+            config,
+            units=usage,
+            units_before=before,
+            base=base if plan.billable else None,
+            managed=plan.managed,
+            service_charge_rate=self._svc.settings.service_charge_rate,
+        )
+        mode = plan.merchant.mode
+        revenue = ledger.merchant_revenue_account(plan.merchant.merchant_id, mode)
+        parts = [
+            ledger.ChargePart(
+                "base", charges.charged_base_units, charges.base_payer, ledger.system_account("provider_cost", mode)
+            ),
+            ledger.ChargePart("fee", charges.fee.amount_units, "wallet", revenue),
+            ledger.ChargePart(
+                "service_charge",
+                charges.service_charge_units,
+                charges.service_charge_payer,
+                ledger.system_account("platform_service", mode),
+            ),
+        ]
+        result = await ledger.post_charge(
+            self._svc.ledger,
+            tx,
+            request_id=rec.id,
+            wallet_id=plan.wallet_id,
+            merchant_id=plan.merchant.merchant_id,
+            mode=mode,
+            parts=parts,
+            floor=config.overdraft_floor_units,
+        )
+        rec.shortfall = result.shortfall
+        rec.timestamp = at
+        return charges, result.balance.available
+
+    async def fail(self, res: Reservation, error: str, outcome: Outcome | None = None) -> RequestRecord:
+        rec = res.record
+        at = now_us()
+        rec.status = "error"
+        rec.error = error[:1000]
+        if outcome is not None:
+            rec.model = outcome.model or rec.model
+            rec.response_id = outcome.response_id
+            rec.provider_usage = orjson.dumps(outcome.provider_usage).decode() if outcome.provider_usage else None
+        rec.timestamp = rec.completed_at = at
+        async with self._svc.db.transaction() as tx:
+            await ledger.close_hold(tx, rec.id, "released", at)
+            await update_request(tx, rec, only_if_status="pending")
+        return rec
+
+
+def _worst_tier(config: ProductConfig) -> ProductConfig:
+    """The same product with every unit at its most expensive tier: a safe bound for holds."""
+    top = max(t.rate for t in config.tiers)
+    return ProductConfig(
+        rate_type=config.rate_type,
+        tiers=(Tier(0, top, config.tiers[0].type),),
+        token_basis=config.token_basis,
+        base_cost_payer=config.base_cost_payer,
+        service_charge_payer=config.service_charge_payer,
+        overdraft_floor_units=config.overdraft_floor_units,
+        allow_unpriced_models=config.allow_unpriced_models,
+    )
+
+
+def _from_milli(milli: int, config: ProductConfig) -> Any:
+    if config.tiers[0].type == "minutes":
+        return Decimal(milli) / 1000
+    return milli // 1000
+
+
+def apply_usage(rec: RequestRecord, outcome: Outcome, at: int) -> None:
+    usage = outcome.usage
+    rec.status = "completed"
+    rec.model = outcome.model or rec.model
+    rec.response_id = outcome.response_id
+    rec.input_tokens = usage.input_tokens
+    rec.output_tokens = usage.output_tokens
+    rec.cached_input_tokens = usage.cached_input_tokens
+    rec.cache_write_tokens = usage.cache_write_tokens
+    rec.reasoning_tokens = usage.reasoning_tokens
+    rec.input_characters = usage.input_characters
+    rec.output_characters = usage.output_characters
+    rec.input_ms = int(usage.input_seconds * 1000)
+    rec.output_ms = int(usage.output_seconds * 1000)
+    rec.usage_estimated = 1 if outcome.estimated else 0
+    rec.provider_usage = orjson.dumps(outcome.provider_usage).decode() if outcome.provider_usage else None
+    rec.timestamp = rec.completed_at = at
+
+
+def apply_charges(rec: RequestRecord, charges: Charges, units_before_milli: int, service_charge_rate: Decimal) -> None:
+    rec.input_cost = charges.input_cost_units
+    rec.output_cost = charges.output_cost_units
+    rec.base_cost = charges.base_cost_units
+    rec.base_cost_payer = charges.base_payer
+    rec.fee_amount = charges.fee.amount_units
+    rec.service_charge = charges.service_charge_units
+    rec.service_charge_payer = charges.service_charge_payer
+    wallet = charges.wallet_units - rec.shortfall
+    rec.total_wallet_cost = wallet
+    rec.total_merchant_cost = charges.merchant_units + rec.shortfall
+    rec.total_request_cost = charges.total_units
+    fee = charges.fee.to_wire()
+    fee["units_before"] = Decimal(units_before_milli) / 1000 if units_before_milli % 1000 else units_before_milli // 1000
+    rec.fee_detail = dumps(fee)
+    detail: dict[str, Any] = {"service_charge_rate": str(service_charge_rate)}
+    if charges.base is not None:
+        detail |= {"unit_prices": dict(charges.base.unit_prices), "provenance": dict(charges.base.provenance)}
+    rec.pricing_detail = dumps(detail)

@@ -1,0 +1,289 @@
+"""The forward request lifecycle: target → token → plan → record → upstream → meter → settle.
+
+Every call that passes authentication ends as a request record: ``completed`` with the
+usage the provider reported (or a marked estimate), or ``error`` with nothing charged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from ..billing.fees import UnitCounts
+from ..billing.service import BillingService, ForwardPlan, Outcome, Reservation
+from ..errors import ApiError
+from ..money import to_wire
+from ..settings import Settings
+from .dialects import Dialect, select_dialect
+from .estimate import estimate_prompt_tokens, requested_max_output
+from .metadata import collect_metadata
+from .provider_keys import ProviderKeyStore
+from .relay import relay_stream
+from .targets import Target, resolve_target
+from .tokens import ForwardAuthenticator, extract_token
+from .upstream import UpstreamBlocked, client_response_headers, upstream_request_headers
+from .usage import Metered, Usage
+
+log = logging.getLogger("lava.gateway")
+JSON_TYPES = ("application/json", "text/json")
+MILLISECOND = Decimal("0.001")  # records keep seconds to the millisecond; charges use the same value
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    auth: ForwardAuthenticator
+    provider_keys: ProviderKeyStore
+    billing: BillingService
+    session: aiohttp.ClientSession
+    drains: asyncio.Semaphore
+
+
+def _json_body(body: bytes, content_type: str) -> dict[str, Any] | None:
+    if not body or not (content_type.startswith(JSON_TYPES) or body[:1] == b"{"):
+        return None
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _units(usage: Usage) -> UnitCounts:
+    return UnitCounts(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        input_characters=usage.input_characters,
+        output_characters=usage.output_characters,
+        input_seconds=usage.input_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
+        output_seconds=usage.output_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
+    )
+
+
+def _outcome(metered: Metered, *, estimate: UnitCounts | None = None) -> Outcome:
+    reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
+    if metered.usage is not None:
+        return Outcome(_units(metered.usage), reported, metered.model, metered.response_id)
+    assert estimate is not None
+    return Outcome(estimate, reported, metered.model, metered.response_id, estimated=True)
+
+
+def _failure_outcome(metered: Metered) -> Outcome | None:
+    """What an errored call still tells us (for the record only; errors are never charged)."""
+    if metered.reported is None and metered.model is None and metered.response_id is None:
+        return None
+    reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
+    return Outcome(UnitCounts(), reported, metered.model, metered.response_id)
+
+
+@dataclass
+class Call:
+    """One forward call in flight."""
+
+    target: Target
+    dialect: Dialect | None
+    body_json: dict[str, Any] | None
+    res: Reservation
+    strip: bool = False
+
+
+def _error_response(err: ApiError, request_id: str | None) -> web.Response:
+    headers = {"Content-Type": "application/json", **({"x-lava-request-id": request_id} if request_id else {})}
+    return web.Response(body=orjson.dumps(err.body()), status=err.status, headers=headers)
+
+
+FORWARD_PREFIX = "/v1/forward"
+
+
+def _raw_suffix(request: web.Request) -> str:
+    """The raw (still percent-encoded) path after ``/v1/forward/``; ``""`` for ``/v1/forward[/]``."""
+    raw_path = request.rel_url.raw_path
+    return raw_path[len(FORWARD_PREFIX) :].lstrip("/") if raw_path.startswith(FORWARD_PREFIX) else ""
+
+
+class ForwardHandler:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gw = gateway
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        settings = self.gw.settings
+        target = resolve_target(
+            request.rel_url.raw_query_string,
+            upstream_map=settings.upstream_map,
+            extra_hosts=settings.extra_upstream_hosts,
+            raw_suffix=_raw_suffix(request),
+        )
+        token, _carrier = extract_token(request.headers, target.key_param)
+        auth = await self.gw.auth.authenticate(token)
+        upstream_key = auth.provider_key or await self.gw.provider_keys.get(target.provider.slug, auth.merchant.mode)
+        if upstream_key is None:
+            raise ApiError(
+                403,
+                "provider_not_configured",
+                f"this gateway holds no {target.provider.slug} key; put provider_key in the forward token",
+            )
+        body = await request.read()
+        body_json = _json_body(body, request.content_type)
+        dialect = select_dialect(target.provider, request.method, target.path)
+        if dialect is None and request.method not in ("GET", "HEAD"):
+            raise ApiError(
+                400,
+                "unmetered_endpoint",
+                f"the gateway cannot meter {request.method} {target.path} on {target.provider.slug}; "
+                "it refuses to forward calls it cannot bill",
+            )
+        stream = dialect.wants_stream(target.path, target.query, body_json) if dialect else False
+        plan = ForwardPlan(
+            merchant=auth.merchant,
+            connection_id=auth.connection_id,
+            wallet_id=auth.wallet_id,
+            product_id=auth.product_id,
+            product=auth.product,
+            provider=target.provider.slug,
+            pricing_id=target.provider.pricing_id,
+            managed=auth.provider_key is None,
+            model=dialect.request_model(target.path, body_json) if dialect else None,
+            endpoint=f"{request.method} {target.url}",
+            metadata=collect_metadata(request.raw_headers, target.metadata_param),
+            prompt_tokens_estimate=estimate_prompt_tokens(body_json),
+            max_output_tokens=requested_max_output(body_json),
+            connection_created_at=auth.connection_created_at,
+            billable=dialect is not None and dialect.billable,
+        )
+        reservation = await self.gw.billing.open(plan)
+        try:
+            call = Call(target, dialect, body_json, reservation)
+            return await self._forward(request, call, upstream_key, body, stream)
+        except BaseException as exc:
+            if reservation.record.status == "pending":
+                await asyncio.shield(self.gw.billing.fail(reservation, f"gateway failure: {type(exc).__name__}"))
+            raise
+
+    async def _forward(
+        self, request: web.Request, call: Call, upstream_key: str, body: bytes, stream: bool
+    ) -> web.StreamResponse:
+        limits = self.gw.settings.limits
+        target, dialect, res = call.target, call.dialect, call.res
+        rid = res.record.id
+        if dialect is not None and call.body_json is not None and dialect.billable:
+            prep = dialect.prepare(call.body_json, stream)
+            if prep.body is not None:
+                body = orjson.dumps(prep.body)
+            call.strip = prep.strip_usage_chunk
+        headers = upstream_request_headers(request.headers, target.provider.auth_header(upstream_key))
+        try:
+            upstream_cm = self.gw.session.request(
+                request.method,
+                target.upstream_url,
+                data=body if body else None,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(sock_read=limits.upstream_read_timeout_s),
+            )
+            async with asyncio.timeout(limits.upstream_read_timeout_s + limits.upstream_connect_timeout_s):
+                upstream = await upstream_cm.__aenter__()
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            await self.gw.billing.fail(res, "upstream timed out before responding")
+            return _error_response(ApiError(504, "upstream_timeout", "the provider did not respond in time"), rid)
+        except (aiohttp.ClientError, UpstreamBlocked, OSError) as exc:
+            await self.gw.billing.fail(res, f"upstream unreachable: {type(exc).__name__}")
+            return _error_response(
+                ApiError(502, "upstream_unreachable", f"could not reach {target.host}: {type(exc).__name__}"), rid
+            )
+        try:
+            ctype = upstream.headers.get("Content-Type", "")
+            out_headers = client_response_headers(upstream.headers, rid)
+            ok = 200 <= upstream.status < 300
+            if ok and dialect is not None and dialect.billable and ctype.startswith("text/event-stream"):
+                return await self._relay(request, upstream, out_headers, call)
+            return await self._buffered(upstream, out_headers, ctype, call)
+        finally:
+            await upstream_cm.__aexit__(None, None, None)
+
+    async def _buffered(
+        self, upstream: aiohttp.ClientResponse, out_headers: Any, ctype: str, call: Call
+    ) -> web.StreamResponse:
+        limits = self.gw.settings.limits
+        res, dialect, provider = call.res, call.dialect, call.target.provider
+        buf = bytearray()
+        try:
+            async with asyncio.timeout(limits.upstream_read_timeout_s):
+                async for chunk in upstream.content.iter_any():
+                    buf.extend(chunk)
+                    if len(buf) > limits.max_upstream_body_bytes:
+                        await self.gw.billing.fail(res, "upstream response too large")
+                        return _error_response(
+                            ApiError(502, "upstream_response_too_large", "the provider's response exceeded the limit"),
+                            res.record.id,
+                        )
+        except TimeoutError:
+            await self.gw.billing.fail(res, "upstream timed out while sending its body")
+            return _error_response(
+                ApiError(504, "upstream_timeout", "the provider did not finish in time"), res.record.id
+            )
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            await self.gw.billing.fail(res, f"upstream body failed: {type(exc).__name__}")
+            return _error_response(
+                ApiError(502, "upstream_unreachable", "the provider closed the connection mid-response"), res.record.id
+            )
+        body = bytes(buf)
+        if dialect is None:
+            await self.gw.billing.settle(res, Outcome(UnitCounts(), None, None, None))
+        elif not (200 <= upstream.status < 300):
+            metered = dialect.meter_body(upstream.status, ctype, body, call.body_json, provider)
+            await self.gw.billing.fail(
+                res, metered.error or f"upstream status {upstream.status}", _failure_outcome(metered)
+            )
+        elif not dialect.billable:
+            await self.gw.billing.settle(res, Outcome(UnitCounts(), None, res.plan.model, None))
+        else:
+            metered = dialect.meter_body(upstream.status, ctype, body, call.body_json, provider)
+            if metered.error:
+                await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
+            else:
+                estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate)
+                await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+        out_headers["x-lava-request-cost"] = to_wire(res.record.total_request_cost)
+        if res.balance_after is not None:
+            out_headers["x-lava-balance"] = to_wire(res.balance_after)
+        return web.Response(status=upstream.status, body=body, headers=out_headers)
+
+    async def _relay(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, out_headers: Any, call: Call
+    ) -> web.StreamResponse:
+        res, dialect = call.res, call.dialect
+        assert dialect is not None
+        response = web.StreamResponse(status=upstream.status, headers=out_headers)
+        meter = dialect.stream_meter(call.target.provider, call.body_json, call.strip)
+        try:
+            await response.prepare(request)
+        except (ConnectionError, aiohttp.ClientConnectionResetError):
+            pass  # the client left before the first byte; relay_stream drains and meters anyway
+        result = await relay_stream(
+            upstream, response, meter, strip=call.strip, limits=self.gw.settings.limits, drains=self.gw.drains
+        )
+        metered = result.metered
+        if result.transport_error is not None:
+            await self.gw.billing.fail(res, result.transport_error, _failure_outcome(metered))
+        elif metered.error is not None:
+            await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
+        else:
+            estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate, output_tokens=result.events)
+            await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+        if not result.client_gone and result.transport_error is None:
+            try:
+                await response.write_eof()
+            except (ConnectionError, aiohttp.ClientConnectionResetError):
+                pass
+        return response

@@ -1,0 +1,77 @@
+"""``POST /v1/quote``: the hold the gateway would place for a would-be forward call.
+
+Authenticated like ``/v1/forward`` (a forward token). Body:
+``{"url": "https://api.openai.com/v1/chat/completions", "body": {…}, "method": "POST"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote as urlquote
+
+import orjson
+from aiohttp import web
+
+from ..api.jsonio import read_json_object
+from ..billing.service import BillingService, ForwardPlan
+from ..clock import now_us
+from ..errors import invalid_request
+from ..money import to_wire
+from ..settings import Settings
+from .dialects import select_dialect
+from .estimate import estimate_prompt_tokens, requested_max_output
+from .targets import resolve_target
+from .tokens import ForwardAuthenticator, extract_token
+
+
+async def quote(
+    request: web.Request, settings: Settings, auth_: ForwardAuthenticator, billing: BillingService, db: Any
+) -> web.Response:
+    payload = await read_json_object(request, settings.limits.max_body_bytes)
+    url, body, method = payload.get("url"), payload.get("body"), payload.get("method", "POST")
+    if not isinstance(url, str) or not url:
+        raise invalid_request("url is required: the provider URL the call would go to")
+    if body is not None and not isinstance(body, dict):
+        raise invalid_request("body must be the JSON object the call would send")
+    if not isinstance(method, str) or method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        raise invalid_request("method must be an HTTP method")
+    target = resolve_target(
+        "u=" + urlquote(url, safe=""), upstream_map=settings.upstream_map, extra_hosts=settings.extra_upstream_hosts
+    )
+    token, _ = extract_token(request.headers, None)
+    auth = await auth_.authenticate(token)
+    dialect = select_dialect(target.provider, method.upper(), target.path)
+    plan = ForwardPlan(
+        merchant=auth.merchant,
+        connection_id=auth.connection_id,
+        wallet_id=auth.wallet_id,
+        product_id=auth.product_id,
+        product=auth.product,
+        provider=target.provider.slug,
+        pricing_id=target.provider.pricing_id,
+        managed=auth.provider_key is None,
+        model=dialect.request_model(target.path, body) if dialect else None,
+        endpoint=f"{method.upper()} {target.url}",
+        prompt_tokens_estimate=estimate_prompt_tokens(body),
+        max_output_tokens=requested_max_output(body),
+        connection_created_at=auth.connection_created_at,
+        billable=dialect is not None and dialect.billable,
+    )
+    q = billing.quote(plan, now_us())
+    available: int | None = None
+    floor = plan.config.overdraft_floor_units if plan.config else 0
+    if auth.wallet_id is not None:
+        row = await db.fetchone("SELECT balance, held FROM ledger_accounts WHERE id = $1", f"wallet:{auth.wallet_id}")
+        available = (int(row["balance"]) - int(row["held"])) if row else 0
+    result: dict[str, Any] = {
+        "hold": to_wire(q.hold_units),
+        "provider": plan.provider,
+        "model": plan.model,
+        "prompt_tokens_estimate": q.input_tokens,
+        "max_output_tokens": q.output_tokens,
+        "worst_case": q.worst_case.to_wire(),
+        "available_balance": None if available is None else to_wire(available),
+        "sufficient": available is None or available + floor >= q.hold_units,
+        "unit_prices": dict(q.prices.effective(q.input_tokens)) if q.prices else None,
+    }
+    return web.Response(body=orjson.dumps(result, default=str), content_type="application/json")

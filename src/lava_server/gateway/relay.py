@@ -1,0 +1,101 @@
+"""Relaying an upstream SSE stream to the client while metering it, in constant memory.
+
+Chunks are written as they arrive. Only when the gateway injected a usage request the client
+did not ask for are events re-framed, so that one usage-only event can be dropped. If the
+client goes away, the upstream is drained to its final usage event, bounded by a timeout
+and a cap on concurrent drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from ..settings import Limits
+from .dialects import StreamMeter
+from .sse import SseParser
+from .usage import Metered
+
+log = logging.getLogger("lava.gateway")
+CLIENT_GONE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, aiohttp.ClientConnectionResetError)
+
+
+@dataclass
+class RelayResult:
+    metered: Metered
+    events: int
+    client_gone: bool
+    transport_error: str | None  # the upstream failed mid-stream (reset, idle timeout, too long)
+    drained: bool  # after a disconnect, we read the upstream to its end
+
+
+async def relay_stream(
+    upstream: aiohttp.ClientResponse,
+    response: web.StreamResponse,
+    meter: StreamMeter,
+    *,
+    strip: bool,
+    limits: Limits,
+    drains: asyncio.Semaphore,
+) -> RelayResult:
+    parser = SseParser()
+    events = 0
+    client_gone = False
+    drained = False
+    transport_error: str | None = None
+    started = time.monotonic()
+    draining_since: float | None = None
+    acquired = False
+    try:
+        while True:
+            if time.monotonic() - started > limits.stream_max_duration_s:
+                transport_error = f"stream exceeded the {limits.stream_max_duration_s:.0f} s limit"
+                break
+            if draining_since is not None and time.monotonic() - draining_since > limits.drain_timeout_s:
+                break
+            try:
+                async with asyncio.timeout(limits.upstream_idle_timeout_s):
+                    chunk = await upstream.content.readany()
+            except TimeoutError:
+                transport_error = f"upstream sent nothing for {limits.upstream_idle_timeout_s:.0f} s"
+                break
+            except (aiohttp.ClientError, ConnectionError) as exc:
+                transport_error = f"upstream stream failed: {type(exc).__name__}"
+                break
+            if not chunk:
+                drained = client_gone
+                break
+            parsed = parser.feed(chunk)
+            keep = [ev for ev in parsed if meter.feed(ev)]
+            events += len(parsed)
+            if client_gone:
+                continue
+            try:
+                if not strip:
+                    await response.write(chunk)
+                elif keep:
+                    await response.write(b"".join(ev.raw for ev in keep))
+            except CLIENT_GONE:
+                client_gone = True
+                if drains.locked():
+                    log.warning("client disconnected and the drain cap is reached; estimating usage")
+                    break
+                await drains.acquire()
+                acquired = True
+                draining_since = time.monotonic()
+        for ev in parser.flush():
+            events += 1
+            if meter.feed(ev) and strip and not client_gone and transport_error is None:
+                try:
+                    await response.write(ev.raw)
+                except CLIENT_GONE:
+                    client_gone = True
+    finally:
+        if acquired:
+            drains.release()
+    return RelayResult(meter.finish(), events, client_gone, transport_error, drained)

@@ -1,0 +1,59 @@
+"""Mounts ``/v1/forward`` (and its SDK-produced variants) and owns the gateway's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from ..billing.prices import LivePrices
+from ..billing.reconcile import reconcile, sweeper
+from ..billing.service import BillingService
+from ..context import Services
+from .provider_keys import ProviderKeyStore
+from .proxy import ForwardHandler, Gateway
+from .quote import quote
+from .tokens import ForwardAuthenticator
+from .upstream import make_session
+
+GATEWAY: web.AppKey[Gateway] = web.AppKey("lava_gateway", Gateway)
+
+
+def setup(app: web.Application, svc: Services) -> None:
+    settings = svc.settings
+    trusted = {urlsplit(base).hostname or "" for base in settings.upstream_map.values()}
+    holder: dict[str, ForwardHandler] = {}
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        gateway = Gateway(
+            settings=settings,
+            auth=svc.forward_auth,
+            provider_keys=ProviderKeyStore(svc.db, svc.keyring),
+            billing=BillingService(svc, LivePrices(settings.prices_file)),
+            session=make_session(settings.limits, trusted),
+            drains=asyncio.Semaphore(settings.limits.max_concurrent_drains),
+        )
+        app[GATEWAY] = gateway
+        holder["handler"] = ForwardHandler(gateway)
+        await reconcile(svc, all_pending=svc.db.backend == "sqlite")
+        sweep = asyncio.create_task(sweeper(svc, settings.limits.hold_sweep_interval_s))
+        yield
+        sweep.cancel()
+        await gateway.session.close()
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        return await holder["handler"](request)
+
+    async def quote_handler(request: web.Request) -> web.Response:
+        gw = app[GATEWAY]
+        return await quote(request, settings, gw.auth, gw.billing, svc.db)
+
+    app.cleanup_ctx.append(lifetime)
+    app.router.add_post("/v1/quote", quote_handler)
+    for path in ("/v1/forward", "/v1/forward/", "/v1/forward/{suffix:.*}"):
+        app.router.add_route("*", path, forward)
+
+
+__all__ = ["GATEWAY", "ForwardAuthenticator", "setup"]
