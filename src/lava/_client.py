@@ -21,9 +21,28 @@ from .resources import (
     Requests,
     UsageResource,
 )
+from .types import Quote
 from .webhooks import Webhooks
 
 __all__ = ["AsyncLava", "Lava"]
+
+
+def _quote_body(
+    url: str,
+    body: Mapping[str, Any] | None,
+    method: str,
+    connection_secret: str | None,
+    product_secret: str | None,
+    provider_key: str | None,
+) -> dict[str, Any]:
+    return {
+        "url": url,
+        "body": dict(body) if body is not None else None,
+        "method": method,
+        "connection_secret": connection_secret,
+        "product_secret": product_secret,
+        "provider_key": provider_key,
+    }
 
 
 class _LavaCommon:
@@ -152,6 +171,23 @@ class Lava(_LavaCommon):
         self.requests = Requests(self._transport)
         self.usage = UsageResource(self._transport)
 
+    def quote(
+        self,
+        *,
+        url: str,
+        body: Mapping[str, Any] | None = None,
+        method: str = "POST",
+        connection_secret: str | None,
+        product_secret: str | None = None,
+        provider_key: str | None = None,
+    ) -> Quote:
+        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension)."""
+        return Quote.model_validate(
+            self._transport.request(
+                "POST", "quote", body=_quote_body(url, body, method, connection_secret, product_secret, provider_key)
+            )
+        )
+
     @property
     def max_retries(self) -> int:
         return self._transport.max_retries
@@ -209,6 +245,23 @@ class AsyncLava(_LavaCommon):
         self.connections = AsyncConnections(self._transport)
         self.requests = AsyncRequests(self._transport)
         self.usage = AsyncUsageResource(self._transport)
+
+    async def quote(
+        self,
+        *,
+        url: str,
+        body: Mapping[str, Any] | None = None,
+        method: str = "POST",
+        connection_secret: str | None,
+        product_secret: str | None = None,
+        provider_key: str | None = None,
+    ) -> Quote:
+        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension)."""
+        return Quote.model_validate(
+            await self._transport.request(
+                "POST", "quote", body=_quote_body(url, body, method, connection_secret, product_secret, provider_key)
+            )
+        )
 
     @property
     def max_retries(self) -> int:

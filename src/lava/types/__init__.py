@@ -8,6 +8,7 @@ from ._base import LavaModel, Timestamp
 from .checkout_session import CheckoutSession
 from .connection import Connection, Wallet
 from .request import Fee, FeeBreakdownItem, FeeTier, ModelUsage, Request, ServiceCharge
+from .quote import Quote
 from .shared import DeleteResult, WebhookEvent
 from .usage import Usage, UsageItem, UsageTotals
 
@@ -20,6 +21,7 @@ __all__ = [
     "FeeTier",
     "LavaModel",
     "ModelUsage",
+    "Quote",
     "Request",
     "ServiceCharge",
     "Timestamp",

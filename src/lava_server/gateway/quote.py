@@ -1,6 +1,8 @@
 """``POST /v1/quote``: the hold the gateway would place for a would-be forward call.
 
-Authenticated like ``/v1/forward`` (a forward token). Body:
+Authenticated like ``/v1/forward`` (a forward token), or with the merchant's secret key and the
+token's fields in the body (``connection_secret``, ``product_secret``, ``provider_key``), which is
+what the Python SDK's ``lava.quote()`` sends. Body:
 ``{"url": "https://api.openai.com/v1/chat/completions", "body": {…}, "method": "POST"}``.
 """
 
@@ -21,7 +23,7 @@ from ..settings import Settings
 from .dialects import select_dialect
 from .estimate import estimate_prompt_tokens, requested_max_output
 from .targets import resolve_target
-from .tokens import ForwardAuthenticator, extract_token
+from .tokens import ForwardAuthenticator, extract_token, parse_token_object
 
 
 async def quote(
@@ -38,8 +40,14 @@ async def quote(
     target = resolve_target(
         "u=" + urlquote(url, safe=""), upstream_map=settings.upstream_map, extra_hosts=settings.extra_upstream_hosts
     )
-    token, _ = extract_token(request.headers, None)
-    auth = await auth_.authenticate(token)
+    bearer = request.headers.get("Authorization", "").strip()
+    if bearer[:7].lower() == "bearer " and bearer[7:].strip().startswith("aks_"):
+        # The SDK's lava.quote(): secret key in the header, the token's other fields in the body.
+        fields = {name: payload.get(name) for name in ("connection_secret", "product_secret", "provider_key")}
+        auth = await auth_.resolve(parse_token_object({"secret_key": bearer[7:].strip(), **fields}))
+    else:
+        token, _ = extract_token(request.headers, None)
+        auth = await auth_.authenticate(token)
     dialect = select_dialect(target.provider, method.upper(), target.path)
     plan = ForwardPlan(
         merchant=auth.merchant,

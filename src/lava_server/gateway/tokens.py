@@ -134,6 +134,10 @@ class ForwardAuthenticator:
         self._cache.put(token, resolved)
         return resolved
 
+    async def resolve(self, token: ForwardToken) -> ForwardAuth:
+        """Resolve already-parsed token fields (uncached): used by ``/v1/quote`` with a secret key."""
+        return await self._resolve(token)
+
     async def _resolve(self, token: ForwardToken) -> ForwardAuth:
         merchant = await self._keys.resolve(token.secret_key)
         if merchant is None:
