@@ -16,7 +16,9 @@ def priced(lava_server: LiveServer, tmp_path) -> dict[str, str]:
     lava_server.cli(
         "prices", "set", "--provider", "openai", "--model", "quote-model-x", "--input-mtok", "3", "--output-mtok", "15"
     )
-    p = lava_server.cli("products", "create", "--secret-key", m["secret_key"], "--rate-type", "percentage", "--tier", "0:20")
+    p = lava_server.cli(
+        "products", "create", "--secret-key", m["secret_key"], "--rate-type", "percentage", "--tier", "0:20"
+    )
     c = lava_server.cli("connections", "create", "--secret-key", m["secret_key"], "--credit", "1")
     return {**m, **p, **c}
 

@@ -45,7 +45,11 @@ def test_auth_failures(lava_server: LiveServer) -> None:
     with client(lava_server, None) as c:
         r = c.get("/v1/connections")
     assert r.status_code == 401
-    assert r.json()["error"] == {"message": r.json()["error"]["message"], "code": "authentication_failed", "status": 401}
+    assert r.json()["error"] == {
+        "message": r.json()["error"]["message"],
+        "code": "authentication_failed",
+        "status": 401,
+    }
     for bad in ("aks_test_nope", "garbage", "aks_live_" + "x" * 300, "Basic abc"):
         with client(lava_server, bad) as c:
             r = c.get("/v1/connections")
@@ -184,7 +188,11 @@ def test_checkout_session_lifecycle(lava_server: LiveServer, merchant: dict[str,
         con = new_connection(lava_server, merchant["secret_key"])
         topup = c.post(
             "/v1/checkout_sessions",
-            json={"checkout_mode": "topup", "origin_url": "http://localhost:3000", "connection_id": con["connection_id"]},
+            json={
+                "checkout_mode": "topup",
+                "origin_url": "http://localhost:3000",
+                "connection_id": con["connection_id"],
+            },
         ).json()
         assert topup["connection_id"] == con["connection_id"]
 
@@ -198,12 +206,20 @@ def test_checkout_session_lifecycle(lava_server: LiveServer, merchant: dict[str,
         ({"checkout_mode": "onboarding", "origin_url": "not a url"}, "invalid_request"),
         ({"checkout_mode": "onboarding"}, "invalid_request"),
         ({"checkout_mode": 5, "origin_url": "https://a.example"}, "invalid_request"),
-        ({"checkout_mode": "onboarding", "origin_url": "https://a.example", "reference_id": "x" * 300}, "invalid_request"),
-        ({"checkout_mode": "onboarding", "origin_url": "https://a.example", "connection_id": "con_x"}, "invalid_request"),
+        (
+            {"checkout_mode": "onboarding", "origin_url": "https://a.example", "reference_id": "x" * 300},
+            "invalid_request",
+        ),
+        (
+            {"checkout_mode": "onboarding", "origin_url": "https://a.example", "connection_id": "con_x"},
+            "invalid_request",
+        ),
         ([1, 2], "invalid_request"),
     ],
 )
-def test_checkout_session_validation(lava_server: LiveServer, merchant: dict[str, str], body: object, code: str) -> None:
+def test_checkout_session_validation(
+    lava_server: LiveServer, merchant: dict[str, str], body: object, code: str
+) -> None:
     with client(lava_server, merchant["secret_key"]) as c:
         r = c.post("/v1/checkout_sessions", json=body)
     assert r.status_code == 400, r.text
@@ -233,7 +249,7 @@ def test_requests_and_usage_endpoints(lava_server: LiveServer, merchant: dict[st
         assert r.status_code == 200
         assert r.json() == {"data": [], "has_more": False}
         assert c.get("/v1/requests/req_test_01ARZ3NDEKTSV4RRFFQ69G5FAV").status_code == 404
-        for bad in ('{"team"', '[["team"]]', '[[1,2]]', '[["bad key!","v"]]'):
+        for bad in ('{"team"', '[["team"]]', "[[1,2]]", '[["bad key!","v"]]'):
             r = c.get("/v1/requests", params={"metadata_filters": bad})
             assert r.status_code == 400, bad
         r = c.get("/v1/requests", params={"connection_id": "nope"})
@@ -244,7 +260,13 @@ def test_requests_and_usage_endpoints(lava_server: LiveServer, merchant: dict[st
         assert usage["items"][0]["end"] == "2025-01-01T23:59:59+02:00"
         assert usage["totals"]["total_requests"] == 0
         assert usage["totals"]["total_request_cost"] == "0.0000000000"
-        for params in ({}, {"start": "yesterday"}, {"start": "2025-01-01T00:00:00"}, {"start": "2025-02-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}, {"start": "2020-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}):
+        for params in (
+            {},
+            {"start": "yesterday"},
+            {"start": "2025-01-01T00:00:00"},
+            {"start": "2025-02-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"},
+            {"start": "2020-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"},
+        ):
             r = c.get("/v1/usage", params=params)
             assert r.status_code == 400, params
             assert r.json()["error"]["code"] == "invalid_request"

@@ -28,10 +28,15 @@ def test_merchant_product_connection_credit(lava_server: LiveServer) -> None:
     assert p["product_id"].startswith("prd_test_")
     assert p["product_secret"].startswith("ps_test_")
     stored = lava_server.call(
-        merchant_repo.find_product_by_secret(lava_server.services.db, lava_server.services.keyring.hash_secret(p["product_secret"]))
+        merchant_repo.find_product_by_secret(
+            lava_server.services.db, lava_server.services.keyring.hash_secret(p["product_secret"])
+        )
     )
     config = ProductConfig.from_json(stored.config_json)
-    assert [(t.start, str(t.rate), t.type) for t in config.tiers] == [(0, "5.00", "tokens_1m"), (1000000, "3.00", "tokens_1m")]
+    assert [(t.start, str(t.rate), t.type) for t in config.tiers] == [
+        (0, "5.00", "tokens_1m"),
+        (1000000, "3.00", "tokens_1m"),
+    ]
     assert config.token_basis == "output"
     assert config.base_cost_payer == "merchant"
     assert config.overdraft_floor_units == 15_000_000_000
@@ -55,8 +60,23 @@ def test_merchant_product_connection_credit(lava_server: LiveServer) -> None:
     ("args", "message"),
     [
         (["products", "create", "--secret-key", "aks_test_nope"], "invalid secret key"),
-        (["wallets", "credit", "--secret-key", "{key}", "--connection-id", "con_x", "--amount", "1"], "not a connection id"),
-        (["wallets", "credit", "--secret-key", "{key}", "--connection-id", "con_test_01ARZ3NDEKTSV4RRFFQ69G5FAV", "--amount", "1"], "not found"),
+        (
+            ["wallets", "credit", "--secret-key", "{key}", "--connection-id", "con_x", "--amount", "1"],
+            "not a connection id",
+        ),
+        (
+            [
+                "wallets",
+                "credit",
+                "--secret-key",
+                "{key}",
+                "--connection-id",
+                "con_test_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+                "--amount",
+                "1",
+            ],
+            "not found",
+        ),
         (["connections", "create", "--secret-key", "{key}", "--credit", "1.00000000001"], "10 fractional digits"),
         (["connections", "create", "--secret-key", "{key}", "--credit", "-3"], "must not be negative"),
         (["products", "create", "--secret-key", "{key}", "--tier", "5:1.0"], "first tier must start at 0"),
@@ -88,7 +108,11 @@ def test_console_script_and_serve_demo(tmp_path: Path) -> None:
     env.pop("LAVA_DATABASE_URL", None)
     lava = Path(sys.executable).parent / "lava"
     proc = subprocess.Popen(
-        [str(lava), "serve", "--port", "0", "--demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        [str(lava), "serve", "--port", "0", "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
     )
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]

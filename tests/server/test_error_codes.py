@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_raised_code_is_documented() -> None:
     source = "\n".join(p.read_text() for p in (ROOT / "src" / "lava_server").rglob("*.py"))
     raised = set(re.findall(r'ApiError\(\s*\d{3},\s*"([a-z_]+)"', source))
-    raised |= set(re.findall(r'_HTTP_CODES = \{[^}]*\}', source) and re.findall(r'\d{3}: "([a-z_]+)"', source))
+    raised |= set(re.findall(r"_HTTP_CODES = \{[^}]*\}", source) and re.findall(r'\d{3}: "([a-z_]+)"', source))
     documented = set(re.findall(r"`([a-z_]+)`", (ROOT / "docs" / "errors.md").read_text()))
     assert len(raised) > 15
     missing = sorted(raised - documented)

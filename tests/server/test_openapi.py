@@ -40,11 +40,15 @@ def test_openapi_document_is_valid_and_matches_responses(lava_server: LiveServer
         validator(doc, name).validate(response.json())
     # Every path the document lists is served (no 404 from the router).
     for path, ops in doc["paths"].items():
-        concrete = path.replace("{checkout_session_id}", cs.json()["checkout_session_id"]).replace(
-            "{connection_id}", con["connection_id"]
-        ).replace("{request_id}", "req_test_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        concrete = (
+            path.replace("{checkout_session_id}", cs.json()["checkout_session_id"])
+            .replace("{connection_id}", con["connection_id"])
+            .replace("{request_id}", "req_test_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        )
         for method in ops:
-            r = httpx.request(method.upper(), lava_server.url + concrete, headers=h, json={} if method == "post" else None)
+            r = httpx.request(
+                method.upper(), lava_server.url + concrete, headers=h, json={} if method == "post" else None
+            )
             assert r.json().get("error", {}).get("code") != "method_not_allowed", (method, path)
             assert not (r.status_code == 404 and "no route" in r.text), (method, path)
     # a schema violation would be caught: prove the validator is not vacuous

@@ -92,7 +92,9 @@ async def test_check_detects_tampering(database_url: str, tmp_path: Path) -> Non
         assert key is not None
         con = await create_connection(svc, key)
         await svc.ledger.credit_wallet(con.wallet_id, "test", 100, source="granted_credit", key="t")
-        await svc.db.execute("UPDATE ledger_accounts SET balance = balance + 1 WHERE id = $1", f"wallet:{con.wallet_id}")
+        await svc.db.execute(
+            "UPDATE ledger_accounts SET balance = balance + 1 WHERE id = $1", f"wallet:{con.wallet_id}"
+        )
         report = await ledger.check(svc.db)
         assert report.ok is False
         assert any("sum of transfers" in p for p in report.problems)

@@ -7,8 +7,8 @@ parsed from the wire's decimal strings, and timestamps are timezone-aware.
 from ._base import LavaModel, Timestamp
 from .checkout_session import CheckoutSession
 from .connection import Connection, Wallet
-from .request import Fee, FeeBreakdownItem, FeeTier, ModelUsage, Request, ServiceCharge
 from .quote import Quote
+from .request import Fee, FeeBreakdownItem, FeeTier, ModelUsage, Request, ServiceCharge
 from .shared import DeleteResult, WebhookEvent
 from .usage import Usage, UsageItem, UsageTotals
 

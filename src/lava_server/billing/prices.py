@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .pricing import ModelPrices, PriceSource
 
+
 class LivePrices:
     def __init__(self, overrides_file: Path | None) -> None:
         self._path = overrides_file

@@ -371,7 +371,9 @@ def apply_charges(rec: RequestRecord, charges: Charges, units_before_milli: int,
     rec.total_merchant_cost = charges.merchant_units + rec.shortfall
     rec.total_request_cost = charges.total_units
     fee = charges.fee.to_wire()
-    fee["units_before"] = Decimal(units_before_milli) / 1000 if units_before_milli % 1000 else units_before_milli // 1000
+    fee["units_before"] = (
+        Decimal(units_before_milli) / 1000 if units_before_milli % 1000 else units_before_milli // 1000
+    )
     rec.fee_detail = dumps(fee)
     detail: dict[str, Any] = {"service_charge_rate": str(service_charge_rate)}
     if charges.base is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from .dialects import Dialect, select_dialect
 from .estimate import estimate_prompt_tokens, requested_max_output
 from .metadata import collect_metadata
 from .provider_keys import ProviderKeyStore
-from .relay import relay_stream
+from .relay import CLIENT_GONE, relay_stream
 from .targets import Target, resolve_target
 from .tokens import ForwardAuthenticator, extract_token
 from .upstream import UpstreamBlocked, client_response_headers, upstream_request_headers
@@ -96,6 +97,7 @@ class Call:
     body_json: dict[str, Any] | None
     res: Reservation
     strip: bool = False
+    stream: bool = False
 
 
 def _error_response(err: ApiError, request_id: str | None) -> web.Response:
@@ -104,6 +106,13 @@ def _error_response(err: ApiError, request_id: str | None) -> web.Response:
 
 
 FORWARD_PREFIX = "/v1/forward"
+
+
+def _abort(request: web.Request) -> None:
+    """The upstream failed mid-body: cut the client connection too, without the terminating
+    chunk, so the client sees a truncated response instead of a clean (but partial) end."""
+    if request.transport is not None and not request.transport.is_closing():
+        request.transport.abort()
 
 
 def _raw_suffix(request: web.Request) -> str:
@@ -163,7 +172,7 @@ class ForwardHandler:
         )
         reservation = await self.gw.billing.open(plan)
         try:
-            call = Call(target, dialect, body_json, reservation)
+            call = Call(target, dialect, body_json, reservation, stream=stream)
             return await self._forward(request, call, upstream_key, body, stream)
         except BaseException as exc:
             if reservation.record.status == "pending":
@@ -207,6 +216,8 @@ class ForwardHandler:
             ok = 200 <= upstream.status < 300
             if ok and dialect is not None and dialect.billable and ctype.startswith("text/event-stream"):
                 return await self._relay(request, upstream, out_headers, call)
+            if ok and dialect is not None and dialect.billable and call.stream:
+                return await self._relay_body(request, upstream, out_headers, ctype, call)
             return await self._buffered(upstream, out_headers, ctype, call)
         finally:
             await upstream_cm.__aexit__(None, None, None)
@@ -259,6 +270,72 @@ class ForwardHandler:
             out_headers["x-lava-balance"] = to_wire(res.balance_after)
         return web.Response(status=upstream.status, body=body, headers=out_headers)
 
+    async def _relay_body(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, out_headers: Any, ctype: str, call: Call
+    ) -> web.StreamResponse:
+        """A streamed body that is not SSE (Gemini's JSON-array stream without ``alt=sse``):
+        relayed chunk by chunk as it arrives (DECISIONS "Streaming": never buffered whole for the
+        client), metered from the accumulated body at its end. After a client disconnect the
+        upstream is still read to the end (its usage is in the last element), bounded by the
+        drain timeout."""
+        limits = self.gw.settings.limits
+        res, dialect = call.res, call.dialect
+        assert dialect is not None
+        response = web.StreamResponse(status=upstream.status, headers=out_headers)
+        client_gone = False
+        try:
+            await response.prepare(request)
+        except CLIENT_GONE:
+            client_gone = True
+        buf = bytearray()
+        failure: str | None = None
+        started = time.monotonic()
+        gone_at: float | None = time.monotonic() if client_gone else None
+        while True:
+            now = time.monotonic()
+            if now - started > limits.stream_max_duration_s:
+                failure = f"stream exceeded the {limits.stream_max_duration_s:.0f} s limit"
+                break
+            if gone_at is not None and now - gone_at > limits.drain_timeout_s:
+                failure = "client disconnected and the upstream did not finish within the drain timeout"
+                break
+            try:
+                async with asyncio.timeout(limits.upstream_idle_timeout_s):
+                    chunk = await upstream.content.readany()
+            except TimeoutError:
+                failure = f"upstream sent nothing for {limits.upstream_idle_timeout_s:.0f} s"
+                break
+            except (aiohttp.ClientError, ConnectionError) as exc:
+                failure = f"upstream stream failed: {type(exc).__name__}"
+                break
+            if not chunk:
+                break
+            buf.extend(chunk)
+            if len(buf) > limits.max_upstream_body_bytes:
+                failure = "upstream response too large"
+                break
+            if not client_gone:
+                try:
+                    await response.write(chunk)
+                except CLIENT_GONE:
+                    client_gone, gone_at = True, time.monotonic()
+        if failure is not None:
+            await self.gw.billing.fail(res, failure)
+            _abort(request)
+        else:
+            metered = dialect.meter_body(upstream.status, ctype, bytes(buf), call.body_json, call.target.provider)
+            if metered.error:
+                await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
+            else:
+                estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate)
+                await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+            if not client_gone:
+                try:
+                    await response.write_eof()
+                except CLIENT_GONE:
+                    pass
+        return response
+
     async def _relay(
         self, request: web.Request, upstream: aiohttp.ClientResponse, out_headers: Any, call: Call
     ) -> web.StreamResponse:
@@ -276,6 +353,7 @@ class ForwardHandler:
         metered = result.metered
         if result.transport_error is not None:
             await self.gw.billing.fail(res, result.transport_error, _failure_outcome(metered))
+            _abort(request)
         elif metered.error is not None:
             await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
         else:

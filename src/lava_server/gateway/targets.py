@@ -146,7 +146,9 @@ def resolve_target(
         port = parts.port
     except ValueError as exc:
         raise _bad("u is not a valid URL") from exc
-    host = (parts.hostname or "").lower()
+    # A trailing dot names the same host; without stripping it "api.openai.com." would match the
+    # allowlist but miss the upstream map (bypassing an operator's egress mapping).
+    host = (parts.hostname or "").lower().rstrip(".")
     if parts.scheme != "https":
         raise _bad("u must be an https:// provider URL")
     if not host:
