@@ -14,6 +14,7 @@ hosts such as Azure, Snowflake and Bedrock-Mantle), pick the dialect by path, me
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from decimal import Decimal
@@ -27,7 +28,10 @@ from lava_server.gateway.providers import Provider, generic_provider, provider_f
 from lava_server.gateway.sse import SseEvent, SseParser
 from lava_server.gateway.usage import Metered
 
-SAMPLES = Path("/work/shared/provider-samples")
+SAMPLES = Path(
+    os.environ.get("LAVA_PROVIDER_SAMPLES")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "provider-samples"
+)
 MANIFEST = SAMPLES / "manifest.jsonl"
 IN_SCOPE = ("openai.", "anthropic.messages", "anthropic.count_tokens", "google.", "mistral.")
 SEEDS = (0, 1, 2)
