@@ -35,4 +35,4 @@ typecheck: install-dev
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) .lava .test-env tests/compat/node/node_modules tests/e2e/web/node_modules
+	rm -rf $(VENV) .lava .test-env tests/compat/node/node_modules tests/e2e/web/node_modules tests/e2e/js/node_modules

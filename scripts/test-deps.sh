@@ -20,7 +20,7 @@ fi
 
 pg_env="$(scripts/start-test-postgres.sh)"
 
-for dir in tests/compat/node tests/e2e/web; do
+for dir in tests/compat/node tests/e2e/web tests/e2e/js; do
   if [ -f "$dir/package.json" ]; then
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
       echo "test-deps: npm install in $dir" >&2
