@@ -79,6 +79,10 @@ Check the balance with curl:
   curl -s {api}connections/{seeded["connection_id"]} \\
        -H 'Authorization: Bearer {seeded["secret_key"]}'
 
+Fund a wallet through the hosted checkout (test card 4242 4242 4242 4242, code 000000):
+
+  {url.rstrip("/")}/demo/checkout
+
 Or with the Python SDK:
 
   from lava import Lava

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,8 @@ log = logging.getLogger("lava")
 
 
 async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
+    if demo:  # the demo also mounts a sample merchant page at /demo/checkout
+        settings = settings.with_overrides(checkout=replace(settings.checkout, demo_page=True))
     svc = await open_services(settings)
     try:
         app = build_app(svc)
