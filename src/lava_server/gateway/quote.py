@@ -15,6 +15,7 @@ import orjson
 from aiohttp import web
 
 from ..api.jsonio import read_json_object
+from ..billing.ledger import Ledger
 from ..billing.service import BillingService, ForwardPlan
 from ..clock import now_us
 from ..errors import invalid_request
@@ -27,7 +28,7 @@ from .tokens import ForwardAuthenticator, extract_token, parse_token_object
 
 
 async def quote(
-    request: web.Request, settings: Settings, auth_: ForwardAuthenticator, billing: BillingService, db: Any
+    request: web.Request, settings: Settings, auth_: ForwardAuthenticator, billing: BillingService, ledger: Ledger
 ) -> web.Response:
     payload = await read_json_object(request, settings.limits.max_body_bytes)
     url, body, method = payload.get("url"), payload.get("body"), payload.get("method", "POST")
@@ -69,8 +70,7 @@ async def quote(
     available: int | None = None
     floor = plan.config.overdraft_floor_units if plan.config else 0
     if auth.wallet_id is not None:
-        row = await db.fetchone("SELECT balance, held FROM ledger_accounts WHERE id = $1", f"wallet:{auth.wallet_id}")
-        available = (int(row["balance"]) - int(row["held"])) if row else 0
+        available = (await ledger.wallet_balance(auth.wallet_id)).available
     result: dict[str, Any] = {
         "hold": to_wire(q.hold_units),
         "provider": plan.provider,

@@ -48,7 +48,7 @@ def setup(app: web.Application, svc: Services) -> None:
 
     async def quote_handler(request: web.Request) -> web.Response:
         gw = app[GATEWAY]
-        return await quote(request, settings, gw.auth, gw.billing, svc.db)
+        return await quote(request, settings, gw.auth, gw.billing, svc.ledger)
 
     app.cleanup_ctx.append(lifetime)
     app.router.add_post("/v1/quote", quote_handler)
