@@ -69,8 +69,9 @@ def b64(raw: bytes) -> str:
 BAD_TOKENS = {
     "not_base64": ("eyJ!!!not*base64***", "invalid_forward_token"),
     "base64_non_json": (b64(b'{"secret_key": "aks_test_x", oops'), "invalid_forward_token"),
-    "json_string": (b64(b'"eyJzZWNyZXQ"'), "missing_forward_token"),  # not a token shape at all
-    "json_array": (b64(b'[{"secret_key":"aks_test_x"}]'), "missing_forward_token"),
+    "json_string": (b64(b'"eyJzZWNyZXQ"'), "invalid_forward_token"),  # a Bearer value, but not a token
+    "json_array": (b64(b'[{"secret_key":"aks_test_x"}]'), "invalid_forward_token"),
+    "raw_provider_key": ("sk-proj-abc123", "invalid_forward_token"),
     "json_object_array_value": (b64(b'{"secret_key":["aks_test_x"]}'), "invalid_forward_token"),
     "missing_secret_key": (
         b64(b'{"connection_secret":"cons_test_x","product_secret":"ps_test_y"}'),

@@ -140,7 +140,6 @@ def test_extract_token_carriers_and_precedence(
     [
         (headers(), None),
         (headers(Authorization="Bearer"), None),
-        (headers(Authorization="Bearer sk-proj-123"), None),
         (headers(Authorization=f"Token {T}"), None),
         (headers(x_api_key=""), ""),
         (headers(cookie=f"token={T}"), None),
@@ -150,3 +149,12 @@ def test_no_token_is_401_missing_forward_token(hdrs: CIMultiDict[str], key_param
     with pytest.raises(ApiError) as info:
         extract_token(hdrs, key_param)
     assert (info.value.status, info.value.code) == (401, "missing_forward_token")
+
+
+def test_a_non_token_bearer_is_passed_on_to_decoding() -> None:
+    """A Bearer value that is not a Lava token (a raw provider key, base64 of a list) is still the
+    credential the client meant: decoding then fails with invalid_forward_token, not "missing"."""
+    assert extract_token(headers(Authorization="Bearer sk-proj-123"), None) == ("sk-proj-123", "authorization")
+    with pytest.raises(ApiError) as info:
+        decode_token("sk-proj-123")
+    assert (info.value.status, info.value.code) == (401, "invalid_forward_token")

@@ -109,6 +109,11 @@ def extract_token(headers: Mapping[str, str], key_param: str | None) -> tuple[st
     for carrier, candidate in candidates:
         if candidate and looks_like_token(candidate):
             return candidate, carrier
+    bearer_value = candidates[0][1] if candidates and candidates[0][0] == "authorization" else None
+    if bearer_value:
+        # Something was sent as the Bearer credential but it is not a Lava token: say so precisely
+        # (decode_token raises invalid_forward_token) rather than claiming nothing was sent.
+        return bearer_value, "authorization"
     raise ApiError(
         401,
         "missing_forward_token",
