@@ -8,22 +8,24 @@ from aiohttp import web
 
 from .api import checkout_sessions, connections, health, openapi, requests, usage
 from .api.deps import SERVICES
-from .api.middleware import api_version_middleware, error_middleware
+from .api.middleware import api_version_middleware, error_middleware, header_limits_middleware
 from .checkout import web as checkout_web
 from .context import Services, open_services
 from .gateway import routes as gateway_routes
 from .settings import Settings
 
 log = logging.getLogger("lava")
+PARSER_HARD_LIMIT = 64 * 1024  # request line and any single header; beyond this aiohttp answers in plain text
 
 
 def build_app(svc: Services) -> web.Application:
     """An application over already-open services (the caller owns their lifetime)."""
     limits = svc.settings.limits
     app = web.Application(
-        middlewares=[error_middleware, api_version_middleware],
+        middlewares=[error_middleware, header_limits_middleware(limits.max_header_bytes), api_version_middleware],
         client_max_size=limits.max_body_bytes,
-        handler_args={"max_field_size": limits.max_header_bytes, "max_line_size": limits.max_header_bytes},
+        # The parser's hard limits sit above ours so the middleware can answer in JSON.
+        handler_args={"max_field_size": PARSER_HARD_LIMIT, "max_line_size": PARSER_HARD_LIMIT},
     )
     app[SERVICES] = svc
     for table in (

@@ -278,3 +278,16 @@ def test_health(lava_server: LiveServer) -> None:
         ready = c.get("/readyz").json()
         assert ready["status"] == "ready"
         assert ready["schema_version"] >= 1
+
+
+def test_oversized_header_gets_our_json_error(lava_server: LiveServer, merchant: dict[str, str]) -> None:
+    with client(lava_server, merchant["secret_key"]) as c:
+        r = c.get("/v1/connections", headers={"x-big": "a" * 20_000})
+        assert r.status_code == 431
+        assert r.json()["error"]["code"] == "headers_too_large"
+        r = c.post(
+            "/v1/forward?u=https://api.openai.com/v1/chat/completions", headers={"x-big": "a" * 20_000}, json={}
+        )
+        assert r.status_code == 431
+        assert r.json()["error"]["code"] == "headers_too_large"
+        assert c.get("/v1/connections", headers={"x-ok": "a" * 15_000}).status_code == 200

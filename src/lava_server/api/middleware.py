@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ..errors import ApiError
 from ..store import StoreError
@@ -44,6 +45,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ApiError(500, "internal_error", "internal error; it has been logged"))
+
+
+def header_limits_middleware(max_header_bytes: int) -> Middleware:
+    """Enforce the documented per-header limit with our JSON error (431 ``headers_too_large``).
+
+    The HTTP parser's own hard limit is set higher (see app.py), so that in all but absurd cases
+    a client gets this JSON answer instead of the parser's plain-text 400.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        for name, value in request.raw_headers:
+            if len(name) + len(value) > max_header_bytes:
+                raise ApiError(
+                    431,
+                    "headers_too_large",
+                    f"header {name[:64].decode('latin-1')!r} is longer than {max_header_bytes} bytes",
+                )
+        return await handler(request)
+
+    return middleware
 
 
 @web.middleware
