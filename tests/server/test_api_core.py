@@ -285,9 +285,7 @@ def test_oversized_header_gets_our_json_error(lava_server: LiveServer, merchant:
         r = c.get("/v1/connections", headers={"x-big": "a" * 20_000})
         assert r.status_code == 431
         assert r.json()["error"]["code"] == "headers_too_large"
-        r = c.post(
-            "/v1/forward?u=https://api.openai.com/v1/chat/completions", headers={"x-big": "a" * 20_000}, json={}
-        )
+        r = c.post("/v1/forward?u=https://api.openai.com/v1/chat/completions", headers={"x-big": "a" * 20_000}, json={})
         assert r.status_code == 431
         assert r.json()["error"]["code"] == "headers_too_large"
         assert c.get("/v1/connections", headers={"x-ok": "a" * 15_000}).status_code == 200

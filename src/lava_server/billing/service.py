@@ -76,6 +76,7 @@ class Outcome:
     model: str | None
     response_id: str | None
     estimated: bool = False
+    pending: bool = False  # accepted by the provider, not yet done (background mode)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,10 @@ class BillingService:
     def _needs_price(self, plan: ForwardPlan) -> bool:
         config = plan.config
         if config is None or not plan.billable:
+            return False
+        if plan.model is None and plan.endpoint.startswith("GET "):
+            # Fetching a stored response (background poll): the model is learned from the
+            # response and priced at settlement; a poll holds only the fee.
             return False
         return plan.managed or config.rate_type == "percentage"
 
@@ -228,11 +233,32 @@ class BillingService:
                 return rec
             if not await ledger.close_hold(tx, rec.id, "settled", at):
                 return rec  # already finished elsewhere (expired or reconciled): never charge twice
-            charges, available = await self.charge(tx, plan, rec, usage, base, config, at)
+            if await self._already_billed(tx, plan, rec, outcome):
+                usage = UnitCounts()  # the provider's numbers stay in provider_usage; nothing is charged
+                apply_usage(rec, Outcome(usage, outcome.provider_usage, outcome.model, outcome.response_id), at)
+                base = None
+            # A fetch that consumed nothing (a queued background call, a repeated poll) is not a
+            # billable request either: per-request tiers count the call that carries the usage.
+            counts = _consumed(usage) or not (plan.endpoint.startswith("GET ") or outcome.pending)
+            charges, available = await self.charge(tx, plan, rec, usage, base, config, at, count_request=counts)
             res.balance_after = available
             apply_charges(rec, charges, rec.units_before_milli, self._svc.settings.service_charge_rate)
             await update_request(tx, rec, only_if_status="pending")
         return rec
+
+    async def _already_billed(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, outcome: Outcome) -> bool:
+        """A GET of a response (background poll, resumed stream) bills its usage only the first time."""
+        if not plan.endpoint.startswith("GET ") or not outcome.response_id or not _consumed(outcome.usage):
+            return False
+        inserted = await tx.execute(
+            "INSERT INTO billed_responses (merchant_id, mode, response_id, request_id) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (merchant_id, mode, response_id) DO NOTHING",
+            plan.merchant.merchant_id,
+            plan.merchant.mode,
+            outcome.response_id,
+            rec.id,
+        )
+        return inserted == 0
 
     async def charge(
         self,
@@ -243,11 +269,14 @@ class BillingService:
         base: BaseCost | None,
         config: ProductConfig,
         at: int,
+        *,
+        count_request: bool = True,
     ) -> tuple[Charges, int]:
 
         assert plan.connection_id is not None
         assert plan.wallet_id is not None
-        quantity = billable_units(config, usage) if plan.billable else 0
+        requests = 1 if plan.billable and count_request else 0
+        quantity = billable_units(config, usage, requests) if requests else 0
         period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
         delta = _milli(quantity)
         await tx.execute(
@@ -274,6 +303,7 @@ class BillingService:
             base=base if plan.billable else None,
             managed=plan.managed,
             service_charge_rate=self._svc.settings.service_charge_rate,
+            request_count=requests,
         )
         mode = plan.merchant.mode
         revenue = ledger.merchant_revenue_account(plan.merchant.merchant_id, mode)
@@ -317,6 +347,12 @@ class BillingService:
             await ledger.close_hold(tx, rec.id, "released", at)
             await update_request(tx, rec, only_if_status="pending")
         return rec
+
+
+def _consumed(usage: UnitCounts) -> bool:
+    return bool(usage.input_tokens or usage.output_tokens or usage.input_characters or usage.output_characters) or bool(
+        usage.input_seconds or usage.output_seconds
+    )
 
 
 def _worst_tier(config: ProductConfig) -> ProductConfig:

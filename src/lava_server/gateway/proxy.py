@@ -74,6 +74,8 @@ def _units(usage: Usage) -> UnitCounts:
 
 def _outcome(metered: Metered, *, estimate: UnitCounts | None = None) -> Outcome:
     reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
+    if metered.pending:  # accepted, not yet done: billed when a poll returns the finished response
+        return Outcome(UnitCounts(), reported, metered.model, metered.response_id, pending=True)
     if metered.usage is not None:
         return Outcome(_units(metered.usage), reported, metered.model, metered.response_id)
     assert estimate is not None

@@ -149,3 +149,6 @@ class Metered:
     response_id: str | None
     error: str | None = None
     sub_calls: tuple[SubCall, ...] = ()
+    pending: bool = False
+    """The provider accepted the work but has not done it yet (a Responses background call
+    answered ``queued``/``in_progress``): nothing was consumed yet, so nothing is estimated."""

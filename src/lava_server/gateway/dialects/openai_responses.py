@@ -58,6 +58,8 @@ def responses_metered(response: Any) -> Metered:
     error = _failure(response)
     usage = response.get("usage")
     if not isinstance(usage, Mapping):
+        if error is None and response.get("status") in ("queued", "in_progress"):
+            return Metered(usage=None, reported=None, model=model, response_id=rid, pending=True)
         return no_usage(model, rid, error)
     reported = ReportedUsage(
         input_tokens=as_int(usage.get("input_tokens")),
