@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -28,7 +29,7 @@ from .metadata import collect_metadata
 from .provider_keys import ProviderKeyStore
 from .relay import CLIENT_GONE, relay_stream
 from .targets import Target, resolve_target
-from .tokens import ForwardAuthenticator, extract_token
+from .tokens import ForwardAuth, ForwardAuthenticator, extract_token
 from .upstream import UpstreamBlocked, client_response_headers, upstream_request_headers
 from .usage import Metered, Usage
 
@@ -102,6 +103,34 @@ class Call:
     stream: bool = False
 
 
+def build_plan(
+    target: Target,
+    auth: ForwardAuth,
+    dialect: Dialect | None,
+    method: str,
+    body_json: Mapping[str, Any] | None,
+    metadata: dict[str, str] | None = None,
+) -> ForwardPlan:
+    """What billing needs to know about a call before it is forwarded (also used by quotes)."""
+    return ForwardPlan(
+        merchant=auth.merchant,
+        connection_id=auth.connection_id,
+        wallet_id=auth.wallet_id,
+        product_id=auth.product_id,
+        product=auth.product,
+        provider=target.provider.slug,
+        pricing_id=target.provider.pricing_id,
+        managed=auth.provider_key is None,
+        model=dialect.request_model(target.path, body_json) if dialect else None,
+        endpoint=f"{method.upper()} {target.url}",
+        metadata=metadata or {},
+        prompt_tokens_estimate=estimate_prompt_tokens(body_json),
+        max_output_tokens=requested_max_output(body_json),
+        connection_created_at=auth.connection_created_at,
+        billable=dialect is not None and dialect.billable,
+    )
+
+
 def _error_response(err: ApiError, request_id: str | None) -> web.Response:
     headers = {"Content-Type": "application/json", **({"x-lava-request-id": request_id} if request_id else {})}
     return web.Response(body=orjson.dumps(err.body()), status=err.status, headers=headers)
@@ -155,23 +184,8 @@ class ForwardHandler:
                 "it refuses to forward calls it cannot bill",
             )
         stream = dialect.wants_stream(target.path, target.query, body_json) if dialect else False
-        plan = ForwardPlan(
-            merchant=auth.merchant,
-            connection_id=auth.connection_id,
-            wallet_id=auth.wallet_id,
-            product_id=auth.product_id,
-            product=auth.product,
-            provider=target.provider.slug,
-            pricing_id=target.provider.pricing_id,
-            managed=auth.provider_key is None,
-            model=dialect.request_model(target.path, body_json) if dialect else None,
-            endpoint=f"{request.method} {target.url}",
-            metadata=collect_metadata(request.raw_headers, target.metadata_param),
-            prompt_tokens_estimate=estimate_prompt_tokens(body_json),
-            max_output_tokens=requested_max_output(body_json),
-            connection_created_at=auth.connection_created_at,
-            billable=dialect is not None and dialect.billable,
-        )
+        metadata = collect_metadata(request.raw_headers, target.metadata_param)
+        plan = build_plan(target, auth, dialect, request.method, body_json, metadata)
         reservation = await self.gw.billing.open(plan)
         try:
             call = Call(target, dialect, body_json, reservation, stream=stream)

@@ -16,13 +16,13 @@ from aiohttp import web
 
 from ..api.jsonio import read_json_object
 from ..billing.ledger import Ledger
-from ..billing.service import BillingService, ForwardPlan
+from ..billing.service import BillingService
 from ..clock import now_us
 from ..errors import invalid_request
 from ..money import to_wire
 from ..settings import Settings
 from .dialects import select_dialect
-from .estimate import estimate_prompt_tokens, requested_max_output
+from .proxy import build_plan
 from .targets import resolve_target
 from .tokens import ForwardAuthenticator, extract_token, parse_token_object
 
@@ -50,22 +50,7 @@ async def quote(
         token, _ = extract_token(request.headers, None)
         auth = await auth_.authenticate(token)
     dialect = select_dialect(target.provider, method.upper(), target.path)
-    plan = ForwardPlan(
-        merchant=auth.merchant,
-        connection_id=auth.connection_id,
-        wallet_id=auth.wallet_id,
-        product_id=auth.product_id,
-        product=auth.product,
-        provider=target.provider.slug,
-        pricing_id=target.provider.pricing_id,
-        managed=auth.provider_key is None,
-        model=dialect.request_model(target.path, body) if dialect else None,
-        endpoint=f"{method.upper()} {target.url}",
-        prompt_tokens_estimate=estimate_prompt_tokens(body),
-        max_output_tokens=requested_max_output(body),
-        connection_created_at=auth.connection_created_at,
-        billable=dialect is not None and dialect.billable,
-    )
+    plan = build_plan(target, auth, dialect, method, body)
     q = billing.quote(plan, now_us())
     available: int | None = None
     floor = plan.config.overdraft_floor_units if plan.config else 0
