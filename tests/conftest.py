@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lava_server.billing import ledger
 from tests.support.live import LiveServer, start_server
 
 POSTGRES_URL = os.environ.get("LAVA_TEST_POSTGRES_URL")
@@ -24,6 +25,17 @@ def lava_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server, stop = start_server(tmp_path_factory.mktemp("lava-data"))
     yield server
     stop()
+
+
+@pytest.fixture(autouse=True)
+def ledger_stays_balanced(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used the shared server, every ledger invariant still holds."""
+    yield
+    if "lava_server" in request.fixturenames:
+        server: LiveServer = request.getfixturevalue("lava_server")
+        # Run on the server's own loop: some tests (sync Playwright) keep a loop busy in this thread.
+        report = server.call(ledger.check(server.services.db))
+        assert report.ok, f"lava ledger check failed after {request.node.nodeid}: {report.problems}"
 
 
 @pytest.fixture
