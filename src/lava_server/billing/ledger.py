@@ -79,6 +79,23 @@ async def ensure_account(tx: Executor, account_id: str, kind: str, mode: Mode, o
     )
 
 
+async def ensure_accounts(tx: Executor, accounts: list[tuple[str, str, Mode, str | None]]) -> None:
+    """Create any of these accounts that do not exist yet, in one statement."""
+    values: list[str] = []
+    args: list[object] = []
+    at = now_us()
+    for account_id, kind, mode, owner in accounts:
+        n = len(args)
+        values.append(f"(${n + 1}, ${n + 2}, ${n + 3}, ${n + 4}, 0, 0, ${n + 5})")
+        args += [account_id, kind, mode, owner, at]
+    await tx.execute(
+        "INSERT INTO ledger_accounts (id, kind, mode, owner_id, balance, held, created_at) VALUES "
+        + ", ".join(values)
+        + " ON CONFLICT (id) DO NOTHING",
+        *args,
+    )
+
+
 class Ledger:
     def __init__(self, db: Database, ids: IdFactory) -> None:
         self._db = db
@@ -135,12 +152,16 @@ class Ledger:
             if not same:
                 raise IdempotencyConflict(f"idempotency key {key!r} was already used for a different transfer")
             return Transfer(row["id"], key, debit, credit, amount, kind, created=False)
-        changed = await tx.execute("UPDATE ledger_accounts SET balance = balance - $1 WHERE id = $2", amount, debit)
-        if changed != 1:
-            raise LedgerError(f"unknown debit account {debit!r}")
-        changed = await tx.execute("UPDATE ledger_accounts SET balance = balance + $1 WHERE id = $2", amount, credit)
-        if changed != 1:
-            raise LedgerError(f"unknown credit account {credit!r}")
+        changed = await tx.execute(
+            "UPDATE ledger_accounts SET balance = balance"
+            " + CASE WHEN id = $2 THEN -CAST($1 AS BIGINT) ELSE CAST($1 AS BIGINT) END"
+            " WHERE id IN ($2, $3)",
+            amount,
+            debit,
+            credit,
+        )
+        if changed != 2:
+            raise LedgerError(f"unknown account in transfer {debit!r} → {credit!r}")
         return Transfer(transfer_id, key, debit, credit, amount, kind, created=True)
 
     async def credit_wallet(
@@ -241,17 +262,13 @@ async def close_hold(tx: Executor, request_id: str, status: str, at: int) -> boo
     """End an open hold exactly once (settled, released or expired); False if it was not open."""
     assert status in ("settled", "released", "expired")
     row = await tx.fetchone(
-        "SELECT account_id, amount FROM ledger_holds WHERE request_id = $1 AND status = 'open'", request_id
-    )
-    if row is None:
-        return False
-    changed = await tx.execute(
-        "UPDATE ledger_holds SET status = $1, closed_at = $2 WHERE request_id = $3 AND status = 'open'",
+        "UPDATE ledger_holds SET status = $1, closed_at = $2 WHERE request_id = $3 AND status = 'open'"
+        " RETURNING account_id, amount",
         status,
         at,
         request_id,
     )
-    if changed != 1:
+    if row is None:
         return False
     await tx.execute("UPDATE ledger_accounts SET held = held - $1 WHERE id = $2", int(row["amount"]), row["account_id"])
     return True
@@ -273,9 +290,14 @@ async def post_charge(
     wallet never ends below its floor and no money appears or vanishes."""
     wallet = wallet_account(wallet_id)
     revenue = merchant_revenue_account(merchant_id, mode)
-    await ensure_account(tx, revenue, "merchant_revenue", mode, merchant_id)
-    for kind in ("provider_cost", "platform_service"):
-        await ensure_account(tx, system_account(kind, mode), kind, mode, None)
+    await ensure_accounts(
+        tx,
+        [
+            (revenue, "merchant_revenue", mode, merchant_id),
+            (system_account("provider_cost", mode), "provider_cost", mode, None),
+            (system_account("platform_service", mode), "platform_service", mode, None),
+        ],
+    )
     current = await ledger.balance(wallet, tx)
     capacity = max(current.available + floor, 0)
     wallet_paid = merchant_paid = shortfall = 0
@@ -309,7 +331,7 @@ async def post_charge(
                 request_id=request_id,
             )
         merchant_paid += from_merchant
-    return ChargeResult(wallet_paid, merchant_paid, shortfall, await ledger.balance(wallet, tx))
+    return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - wallet_paid, current.held))
 
 
 # The invariant checker lives in its own module; re-exported here so ``ledger.check`` reads naturally.
@@ -328,6 +350,7 @@ __all__ = [
     "check",
     "close_hold",
     "ensure_account",
+    "ensure_accounts",
     "merchant_revenue_account",
     "place_hold",
     "post_charge",

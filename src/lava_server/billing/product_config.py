@@ -18,6 +18,7 @@ TierType = Literal["tokens_1m", "characters_1m", "minutes", "requests"]
 TokenBasis = Literal["input+output", "output"]
 Payer = Literal["wallet", "merchant"]
 
+MAX_FIXED_RATE = Decimal(1_000_000)  # USD per 1M tokens (= $1 a token), 1M characters, minute or request
 RATE_TYPES: tuple[RateType, ...] = ("fixed", "percentage")
 TIER_TYPES: tuple[TierType, ...] = ("tokens_1m", "characters_1m", "minutes", "requests")
 TOKEN_BASES: tuple[TokenBasis, ...] = ("input+output", "output")
@@ -53,6 +54,8 @@ class ProductConfig:
             raise ValueError("all tiers of a product must have the same type")
         if self.rate_type == "percentage" and any(t.rate > 1000 for t in self.tiers):
             raise ValueError("a percentage rate above 1000 is surely a mistake")
+        if self.rate_type == "fixed" and any(t.rate > MAX_FIXED_RATE for t in self.tiers):
+            raise ValueError(f"a fixed rate above {MAX_FIXED_RATE} USD per unit is surely a mistake")
         if self.overdraft_floor_units < 0:
             raise ValueError("overdraft floor must not be negative")
 

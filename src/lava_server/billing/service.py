@@ -19,7 +19,7 @@ import orjson
 from ..clock import now_us
 from ..errors import ApiError
 from ..ids import REQUEST
-from ..money import to_wire
+from ..money import MAX_UNITS, to_wire
 from ..store import Executor
 from ..store.merchants import MerchantKey
 from ..store.requests import RequestRecord, insert_request, update_request
@@ -185,7 +185,8 @@ class BillingService:
         expires = at + int(
             (limits.upstream_read_timeout_s + limits.stream_max_duration_s + limits.drain_timeout_s + 60) * 1e6
         )
-        async with self._svc.db.transaction() as tx:
+
+        async def hold(tx: Executor) -> None:
             await insert_request(tx, record)
             if plan.wallet_id is not None:
                 await self._check_connection(tx, plan)
@@ -206,6 +207,8 @@ class BillingService:
                         f"insufficient balance: this call may cost up to ${to_wire(exc.amount)}, the wallet has "
                         f"${to_wire(max(exc.available, 0))} available (short by ${to_wire(exc.amount - max(exc.available, 0))})",
                     ) from exc
+
+        await self._svc.db.write(hold)
         return Reservation(plan, record, quote.prices, quote.hold_units)
 
     async def _check_connection(self, tx: Executor, plan: ForwardPlan) -> None:
@@ -225,14 +228,16 @@ class BillingService:
         if base is None and plan.billable and plan.model:
             base = BaseCost.unpriced(plan.pricing_id or plan.provider, plan.model)
         config = plan.config
-        async with self._svc.db.transaction() as tx:
+        rate = self._svc.settings.service_charge_rate
+
+        async def settle_tx(tx: Executor) -> None:
+            nonlocal usage, base
             if plan.wallet_id is None or config is None:
-                charges = no_charge(None, managed=False, base=base)
-                apply_charges(rec, charges, 0, self._svc.settings.service_charge_rate)
+                apply_charges(rec, no_charge(None, managed=False, base=base), 0, rate)
                 await update_request(tx, rec, only_if_status="pending")
-                return rec
+                return
             if not await ledger.close_hold(tx, rec.id, "settled", at):
-                return rec  # already finished elsewhere (expired or reconciled): never charge twice
+                return  # already finished elsewhere (expired or reconciled): never charge twice
             if await self._already_billed(tx, plan, rec, outcome):
                 usage = UnitCounts()  # the provider's numbers stay in provider_usage; nothing is charged
                 apply_usage(rec, Outcome(usage, outcome.provider_usage, outcome.model, outcome.response_id), at)
@@ -242,8 +247,10 @@ class BillingService:
             counts = _consumed(usage) or not (plan.endpoint.startswith("GET ") or outcome.pending)
             charges, available = await self.charge(tx, plan, rec, usage, base, config, at, count_request=counts)
             res.balance_after = available
-            apply_charges(rec, charges, rec.units_before_milli, self._svc.settings.service_charge_rate)
+            apply_charges(rec, charges, rec.units_before_milli, rate)
             await update_request(tx, rec, only_if_status="pending")
+
+        await self._svc.db.write(settle_tx)
         return rec
 
     async def _already_billed(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, outcome: Outcome) -> bool:
@@ -279,18 +286,13 @@ class BillingService:
         quantity = billable_units(config, usage, requests) if requests else 0
         period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
         delta = _milli(quantity)
-        await tx.execute(
-            "INSERT INTO connection_usage (connection_id, period_start, units_milli) VALUES ($1, $2, 0)"
-            " ON CONFLICT (connection_id, period_start) DO NOTHING",
-            plan.connection_id,
-            period_start,
-        )
         after = await tx.fetchval(
-            "UPDATE connection_usage SET units_milli = units_milli + $1"
-            " WHERE connection_id = $2 AND period_start = $3 RETURNING units_milli",
-            delta,
+            "INSERT INTO connection_usage (connection_id, period_start, units_milli) VALUES ($1, $2, $3)"
+            " ON CONFLICT (connection_id, period_start)"
+            " DO UPDATE SET units_milli = connection_usage.units_milli + excluded.units_milli RETURNING units_milli",
             plan.connection_id,
             period_start,
+            delta,
         )
         before_milli = int(after) - delta
         rec.units_before_milli = before_milli
@@ -305,6 +307,8 @@ class BillingService:
             service_charge_rate=self._svc.settings.service_charge_rate,
             request_count=requests,
         )
+        if charges.total_units > MAX_UNITS:
+            raise ApiError(400, "invalid_request", "this charge exceeds the largest amount the ledger accepts")
         mode = plan.merchant.mode
         revenue = ledger.merchant_revenue_account(plan.merchant.merchant_id, mode)
         parts = [
@@ -343,9 +347,12 @@ class BillingService:
             rec.response_id = outcome.response_id
             rec.provider_usage = orjson.dumps(outcome.provider_usage).decode() if outcome.provider_usage else None
         rec.timestamp = rec.completed_at = at
-        async with self._svc.db.transaction() as tx:
+
+        async def fail_tx(tx: Executor) -> None:
             await ledger.close_hold(tx, rec.id, "released", at)
             await update_request(tx, rec, only_if_status="pending")
+
+        await self._svc.db.write(fail_tx)
         return rec
 
 

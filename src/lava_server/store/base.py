@@ -8,11 +8,12 @@ timestamps (microseconds since the Unix epoch, UTC) keep types portable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class Executor(Protocol):
@@ -33,7 +34,15 @@ class Database(Executor, Protocol):
     backend: str  # "sqlite" | "postgres"
 
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
-        """A serialisable unit of work: every statement inside commits or none does."""
+        """A unit of work: every statement inside commits or none does."""
+        ...
+
+    async def write(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
+        """Run ``fn(tx)`` as one transaction and return its result.
+
+        ``fn`` may only await ``tx``'s methods: on SQLite it runs on the writer thread, which makes
+        a whole transaction one thread hop (the hot path uses this).
+        """
         ...
 
     async def executescript(self, sql: str) -> None: ...

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from .base import Executor, Row, StoreError, UniqueViolation
+
+T = TypeVar("T")
 
 
 def _wrap(exc: Exception) -> StoreError:
@@ -78,6 +80,10 @@ class PostgresDatabase:
     async def transaction(self) -> AsyncIterator[Executor]:
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PgExecutor(conn)
+
+    async def write(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
+        async with self.transaction() as tx:
+            return await fn(tx)
 
     async def executescript(self, sql: str) -> None:
         async with self._pool.acquire() as conn:
