@@ -130,3 +130,37 @@ async def test_concurrent_credits_are_serialised(database_url: str, tmp_path: Pa
         assert (await ledger.check(svc.db)).ok
     finally:
         await svc.close()
+
+
+async def test_concurrent_writes_fail_alone(database_url: str, tmp_path: Path) -> None:
+    """write() jobs may be committed as a group; one that raises must roll back alone."""
+    svc = await services(database_url, tmp_path)
+    try:
+
+        def job(i: int):  # type: ignore[no-untyped-def]
+            async def body(tx):  # type: ignore[no-untyped-def]
+                await tx.execute(
+                    "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)", f"mer_g{i}", "g", i
+                )
+                if i % 3 == 0:
+                    raise RuntimeError(f"job {i} fails after writing")
+                return i
+
+            return body
+
+        results = await asyncio.gather(*(svc.db.write(job(i)) for i in range(60)), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, RuntimeError)]
+        assert len(failed) == 20
+        assert sorted(r for r in results if isinstance(r, int)) == [i for i in range(60) if i % 3]
+        rows = await svc.db.fetchall("SELECT id FROM merchants WHERE id LIKE 'mer_g%'")
+        assert sorted(r["id"] for r in rows) == sorted(f"mer_g{i}" for i in range(60) if i % 3)
+
+        # a job that awaits something other than its tx is refused (it would stall the writer)
+        async def sneaky(tx):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0)
+
+        if svc.db.backend == "sqlite":
+            with pytest.raises(Exception, match="awaited something other"):
+                await svc.db.write(sneaky)
+    finally:
+        await svc.close()

@@ -17,11 +17,12 @@ with the writer). Nothing here runs SQLite on the caller's event loop.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
+import queue
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -106,46 +107,134 @@ class _InlineTx:
         return None if row is None else next(iter(row.values()))
 
 
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller went away; the work itself has completed
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never really suspends (it only awaits an inline tx) to completion."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    coro.close()
+    raise StoreError("a write() transaction awaited something other than its tx")
+
+
+SESSION_IDLE_TIMEOUT_S = 60.0
+
+
+class _TxJob:
+    """A ``write()`` transaction waiting for the writer: run inside a group commit."""
+
+    __slots__ = ("fn", "future", "loop")
+
+    def __init__(self, fn: Callable[[Executor], Coroutine[Any, Any, Any]], loop: asyncio.AbstractEventLoop) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+
+MAX_GROUP = 64  # write() transactions committed together at most
+
+
 class _Writer:
-    """One thread, one write connection, one event loop; jobs run one at a time."""
+    """One thread, one write connection, a queue of jobs run strictly one after another.
+
+    ``write()`` transactions that queue up while the writer is busy are **group-committed**: one
+    SQLite transaction, each job inside its own savepoint (a job that fails rolls back alone),
+    one COMMIT, and only then are their results delivered — nobody hears "done" before the
+    commit. Other jobs are plain functions. Between jobs, WAL checkpoints run on a timer.
+    """
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._loop = asyncio.new_event_loop()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | _TxJob | None] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="lava-sqlite-writer", daemon=True)
-        self._lock: asyncio.Lock | None = None
-        self._sync: _Sync | None = None
+        self.sync: _Sync | None = None
 
     def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
         try:
-            self._sync = _Sync(_connect(self._path))
+            sync = _Sync(_connect(self._path))
             # Checkpoints run on a timer between transactions instead of inside the commit that
             # crosses the threshold (which made every commit pay for it while readers were active).
-            self._sync.conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._lock = asyncio.Lock()
-            self._loop.call_later(CHECKPOINT_INTERVAL_S, self._checkpoint)
+            sync.conn.execute("PRAGMA wal_autocheckpoint=0")
         except BaseException as exc:  # reported to open()
             self._error = exc
             self._ready.set()
             return
+        self.sync = sync
         self._ready.set()
-        try:
-            self._loop.run_forever()
-        finally:
-            self._sync.conn.close()
-            self._loop.close()
-
-    def _checkpoint(self) -> None:
-        sync = self._sync
-        if sync is not None and not sync.conn.in_transaction:
+        next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL_S
+        while True:
             try:
-                sync.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:  # a busy checkpoint is simply retried next time
-                pass
-        self._loop.call_later(CHECKPOINT_INTERVAL_S, self._checkpoint)
+                job = self._jobs.get(timeout=CHECKPOINT_INTERVAL_S)
+            except queue.Empty:
+                job = _idle
+            if job is None:  # stop()
+                break
+            if isinstance(job, _TxJob):
+                pending = self._group(sync, job)
+                if pending is None:
+                    break
+                if pending is not _idle:
+                    pending()  # a non-transaction job that arrived behind the group
+            else:
+                job()
+            if time.monotonic() >= next_checkpoint:
+                next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL_S
+                try:
+                    sync.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:  # a busy checkpoint is simply retried next time
+                    pass
+        sync.conn.close()
+
+    def _group(self, sync: _Sync, first: _TxJob) -> Callable[[], None] | None:
+        """Run ``first`` and every transaction queued behind it as one group commit.
+
+        Returns the next non-transaction job taken off the queue (``_idle`` if none, ``None`` for stop).
+        """
+        group = [first]
+        follower: Callable[[], None] | None = _idle
+        while len(group) < MAX_GROUP:
+            try:
+                nxt = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(nxt, _TxJob):
+                group.append(nxt)
+            else:
+                follower = nxt
+                break
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            sync.execute("BEGIN IMMEDIATE", ())
+            for job in group:
+                sync.execute("SAVEPOINT job", ())
+                try:
+                    result = _drive(job.fn(_InlineTx(sync)))
+                except BaseException as exc:
+                    sync.execute("ROLLBACK TO job", ())
+                    sync.execute("RELEASE job", ())
+                    outcomes.append((None, exc))
+                else:
+                    sync.execute("RELEASE job", ())
+                    outcomes.append((result, None))
+            sync.execute("COMMIT", ())
+        except BaseException as exc:  # the group could not commit: nothing in it happened
+            if sync.conn.in_transaction:
+                sync.conn.rollback()
+            outcomes = [(None, exc)] * len(group)
+        for job, (result, error) in zip(group, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+        return follower
 
     def start(self) -> None:
         self._thread.start()
@@ -153,76 +242,93 @@ class _Writer:
         if self._error is not None:
             raise StoreError(f"cannot open {self._path}: {self._error}") from self._error
 
-    async def submit(self, job: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(job(), self._loop)
-        # A caller that is cancelled must not abort a transaction half-way: let it finish.
-        return await asyncio.shield(asyncio.wrap_future(future))
+    async def call(self, work: Callable[[_Sync], T]) -> T:
+        """Run ``work(sync)`` on the writer thread and await its result."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        sync = self.sync
+        assert sync is not None, "writer not started"
 
-    async def transact(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
-        assert self._lock is not None
-        assert self._sync is not None
-        async with self._lock:
-            self._sync.execute("BEGIN IMMEDIATE", ())
+        def job() -> None:
             try:
-                result = await fn(_InlineTx(self._sync))
-            except BaseException:
-                self._sync.execute("ROLLBACK", ())
-                raise
-            self._sync.execute("COMMIT", ())
-            return result
+                result = work(sync)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
 
-    async def session(self, inbox: asyncio.Queue[tuple[str, Any, concurrent.futures.Future[Any]]]) -> None:
-        """Serve one caller-driven transaction: statements arrive one by one until commit/rollback."""
-        assert self._lock is not None
-        assert self._sync is not None
-        async with self._lock:
+        self._jobs.put(job)
+        # A caller that is cancelled must not abort a transaction half-way: the job runs to the end.
+        return await asyncio.shield(future)
+
+    async def transact(self, fn: Callable[[Executor], Coroutine[Any, Any, T]]) -> T:
+        job = _TxJob(fn, asyncio.get_running_loop())
+        self._jobs.put(job)
+        # A caller that is cancelled must not abort a transaction half-way: the job runs to the end.
+        result: T = await asyncio.shield(job.future)
+        return result
+
+    def open_session(self, loop: asyncio.AbstractEventLoop) -> queue.SimpleQueue[Any]:
+        """Hand the writer to one caller-driven transaction until it commits or rolls back."""
+        inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+        def session() -> None:
+            sync = self.sync
+            assert sync is not None
             began = False
             while True:
-                op, payload, reply = await inbox.get()
+                try:
+                    op, payload, future = inbox.get(timeout=SESSION_IDLE_TIMEOUT_S)
+                except queue.Empty:  # the caller vanished mid-transaction: never hold the writer forever
+                    if began:
+                        sync.conn.rollback()
+                    return
                 try:
                     if op == "begin":
-                        self._sync.execute("BEGIN IMMEDIATE", ())
+                        sync.execute("BEGIN IMMEDIATE", ())
                         began = True
-                        reply.set_result(None)
+                        result: Any = None
                     elif op in ("commit", "rollback"):
                         if began:
-                            self._sync.execute(op.upper(), ())
-                        reply.set_result(None)
-                        return
+                            sync.execute(op.upper(), ())
+                        result = None
                     else:
                         sql, args = payload
-                        reply.set_result(getattr(self._sync, op)(sql, args))
+                        result = getattr(sync, op)(sql, args)
                 except BaseException as exc:
-                    if not reply.done():
-                        reply.set_exception(exc)
+                    if op in ("commit", "rollback") and began and sync.conn.in_transaction:
+                        sync.conn.rollback()
+                    loop.call_soon_threadsafe(_settle, future, None, exc)
                     if op in ("commit", "rollback"):
-                        if began:
-                            self._sync.conn.rollback()
                         return
+                    continue
+                loop.call_soon_threadsafe(_settle, future, result, None)
+                if op in ("commit", "rollback"):
+                    return
 
-    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._loop.call_soon_threadsafe(fn, *args)
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+        self._jobs.put(session)
+        return inbox
 
     def stop(self) -> None:
         if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._jobs.put(None)
             self._thread.join(timeout=10)
+
+
+def _idle() -> None:
+    """Nothing to do; the loop only wakes up to run due checkpoints."""
 
 
 class _SessionTx:
     """The executor a ``transaction()`` body sees: each statement is a round trip to the writer."""
 
-    def __init__(self, writer: _Writer, inbox: asyncio.Queue[Any]) -> None:
-        self._writer = writer
+    def __init__(self, inbox: queue.SimpleQueue[Any]) -> None:
         self._inbox = inbox
 
     async def _send(self, op: str, payload: Any = None) -> Any:
-        reply: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._writer.call_soon(self._inbox.put_nowait, (op, payload, reply))
-        return await asyncio.wrap_future(reply)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inbox.put((op, payload, future))
+        return await future
 
     async def execute(self, sql: str, *args: Any) -> int:
         return int(await self._send("execute", (sql, args)))
@@ -293,8 +399,8 @@ class SqliteDatabase:
         return db
 
     async def write(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
-        """Run ``fn(tx)`` as one transaction on the writer thread (one hop in, one out)."""
-        return await self._writer.submit(lambda: self._writer.transact(fn))
+        """Run ``fn(tx)`` as one transaction on the writer thread (one hand-off in, one out)."""
+        return await self._writer.transact(fn)  # type: ignore[arg-type]
 
     async def execute(self, sql: str, *args: Any) -> int:
         async def one(tx: Executor) -> int:
@@ -326,29 +432,18 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        async def make_inbox() -> asyncio.Queue[Any]:
-            return asyncio.Queue()
-
-        inbox = await asyncio.wrap_future(self._writer.run(make_inbox()))
-        served = asyncio.wrap_future(self._writer.run(self._writer.session(inbox)))
-        tx = _SessionTx(self._writer, inbox)
+        tx = _SessionTx(self._writer.open_session(asyncio.get_running_loop()))
         try:
             await tx._send("begin")
             yield tx
         except BaseException:
             await asyncio.shield(tx._send("rollback"))
-            await asyncio.shield(served)
             raise
         else:
             await asyncio.shield(tx._send("commit"))
-            await asyncio.shield(served)
 
     async def executescript(self, sql: str) -> None:
-        async def script() -> None:
-            assert self._writer._sync is not None
-            self._writer._sync.conn.executescript(sql)
-
-        await self._writer.submit(script)
+        await self._writer.call(lambda sync: sync.conn.executescript(sql))
 
     async def close(self) -> None:
         self._writer.stop()
