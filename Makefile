@@ -9,7 +9,9 @@ PORT   ?= 8080
 .PHONY: demo test install install-dev lint typecheck check clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@# Debian's python3 needs python3-venv for `-m venv`; install it when missing.
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
 install: $(BIN)/python
