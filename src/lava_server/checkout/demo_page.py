@@ -67,8 +67,8 @@ async def demo_checkout(request: web.Request) -> web.StreamResponse:
 Top up the demo connection</button>
 <p id="demo-status" role="status"></p>
 <h1>Connections</h1>
-<table><thead><tr><th>Connection</th><th>Reference</th><th>Email</th><th>Balance</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table>
+<div class="table-wrap"><table><thead><tr><th>Connection</th><th>Reference</th><th>Email</th><th>Balance</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></div>
 </main>
 <script src="/static/lava-checkout.js"></script><script src="/static/demo-checkout.js"></script></body></html>
 """
