@@ -31,6 +31,8 @@ class Limits:
     upstream_idle_timeout_s: float = 120.0  # gap between two chunks of a body or stream
     stream_max_duration_s: float = 1800.0  # total wall time of one relayed stream
     drain_timeout_s: float = 120.0  # how long we keep reading after a client disconnect
+    client_write_timeout_s: float = 60.0  # a client that accepts no bytes for this long is treated as gone
+    client_body_timeout_s: float = 60.0  # time to receive a whole request body
     max_concurrent_drains: int = 256
     max_upstream_body_bytes: int = 64 * 1024 * 1024  # non-streamed provider responses
     hold_sweep_interval_s: float = 30.0  # how often expired holds are released

@@ -223,11 +223,48 @@ def test_redirect_is_not_followed(acct: Account, fake_gateway: GatewayStack) -> 
 
 def test_redirect_on_get_is_not_followed(acct: Account, fake_gateway: GatewayStack) -> None:
     before = fake_gateway.fake_stats()["by_path"].get("/_fake/redirect-target", 0)
+    # An unmetered read needs the caller's own key (BYOK): the operator's key only lists models.
     resp = httpx.get(
-        acct.forward_url("https://api.openai.com/_fake/redirect"), headers={"Authorization": f"Bearer {acct.token()}"}
+        acct.forward_url("https://api.openai.com/_fake/redirect"),
+        headers={"Authorization": f"Bearer {acct.token(provider_key='sk-own-key')}"},
     )
     assert resp.status_code == 302
     assert fake_gateway.fake_stats()["by_path"].get("/_fake/redirect-target", 0) == before
+
+
+def test_managed_key_does_not_reach_unmetered_reads(acct: Account, fake_gateway: GatewayStack) -> None:
+    """The operator's key is shared by every merchant: it must not fetch the provider account's
+    stored files, responses or caches. Only model listings pass without the caller's own key."""
+    before = fake_gateway.upstream_hits()
+    for target in (
+        "https://api.openai.com/v1/files",
+        "https://api.openai.com/v1/chat/completions",
+        "https://generativelanguage.googleapis.com/v1beta/cachedContents",
+    ):
+        resp = httpx.get(acct.forward_url(target), headers={"Authorization": f"Bearer {acct.token()}"})
+        assert_error(resp, 400, "unmetered_endpoint")
+    assert fake_gateway.upstream_hits() == before
+    listing = httpx.get(
+        acct.forward_url("https://api.openai.com/v1/models"), headers={"Authorization": f"Bearer {acct.token()}"}
+    )
+    assert listing.status_code == 200
+
+
+def test_dot_segments_and_odd_hosts_are_refused(acct: Account, fake_gateway: GatewayStack) -> None:
+    before = fake_gateway.upstream_hits()
+    for target in (
+        "https://api.openai.com/../../internal/admin",
+        "https://api.openai.com/v1/%2e%2e/%2e%2e/internal",
+        "https%3A%2F%2Fapi.openai.com%20%2Fv1%2Fchat%2Fcompletions",
+    ):
+        resp = httpx.post(acct.forward_url(target), json=CHAT, headers={"Authorization": f"Bearer {acct.token()}"})
+        assert_error(resp, 400, "invalid_forward_target")
+    assert fake_gateway.upstream_hits() == before
+
+
+def test_provider_key_with_control_characters_is_refused(acct: Account) -> None:
+    resp = post(acct, OPENAI_CHAT, token=acct.token(provider_key="sk-bad\r\nX-Injected: 1"))
+    assert_error(resp, 401, "invalid_forward_token")
 
 
 # -- broken upstreams -----------------------------------------------------------------------

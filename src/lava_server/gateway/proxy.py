@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from .dialects import Dialect, select_dialect
 from .estimate import estimate_prompt_tokens, requested_max_output
 from .metadata import collect_metadata
 from .provider_keys import ProviderKeyStore
-from .relay import CLIENT_GONE, relay_stream
+from .relay import CLIENT_GONE, relay_stream, write_to_client
 from .targets import Target, resolve_target
 from .tokens import ForwardAuth, ForwardAuthenticator, extract_token
 from .upstream import UpstreamBlocked, client_response_headers, upstream_request_headers
@@ -146,6 +147,17 @@ def _abort(request: web.Request) -> None:
         request.transport.abort()
 
 
+MODEL_LISTING = re.compile(r"/models(?:/[^/:]+)?$")
+
+
+def _passthrough_allowed(method: str, path: str, *, managed: bool) -> bool:
+    """Unmetered calls: only reads. With the operator's (shared) key only model listings, so no
+    merchant can read the provider account's stored files, responses or caches."""
+    if method not in ("GET", "HEAD"):
+        return False
+    return not managed or bool(MODEL_LISTING.search(path))
+
+
 def _raw_suffix(request: web.Request) -> str:
     """The raw (still percent-encoded) path after ``/v1/forward/``; ``""`` for ``/v1/forward[/]``."""
     raw_path = request.rel_url.raw_path
@@ -173,15 +185,20 @@ class ForwardHandler:
                 "provider_not_configured",
                 f"this gateway holds no {target.provider.slug} key; put provider_key in the forward token",
             )
-        body = await request.read()
+        try:
+            async with asyncio.timeout(self.gw.settings.limits.client_body_timeout_s):
+                body = await request.read()
+        except TimeoutError:
+            raise ApiError(408, "request_timeout", "the request body did not arrive in time") from None
         body_json = _json_body(body, request.content_type)
         dialect = select_dialect(target.provider, request.method, target.path)
-        if dialect is None and request.method not in ("GET", "HEAD"):
+        if dialect is None and not _passthrough_allowed(request.method, target.path, managed=auth.provider_key is None):
             raise ApiError(
                 400,
                 "unmetered_endpoint",
-                f"the gateway cannot meter {request.method} {target.path} on {target.provider.slug}; "
-                "it refuses to forward calls it cannot bill",
+                f"the gateway cannot meter {request.method} {target.path} on {target.provider.slug}; it forwards "
+                "only calls it can bill (and, with the operator's key, model listings); "
+                "use your own provider_key for other reads",
             )
         stream = dialect.wants_stream(target.path, target.query, body_json) if dialect else False
         metadata = collect_metadata(request.raw_headers, target.metadata_param)
@@ -214,14 +231,18 @@ class ForwardHandler:
                 data=body if body else None,
                 headers=headers,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(sock_read=limits.upstream_read_timeout_s),
+                timeout=aiohttp.ClientTimeout(
+                    connect=limits.upstream_connect_timeout_s,
+                    sock_connect=limits.upstream_connect_timeout_s,
+                    sock_read=limits.upstream_read_timeout_s,
+                ),
             )
             async with asyncio.timeout(limits.upstream_read_timeout_s + limits.upstream_connect_timeout_s):
                 upstream = await upstream_cm.__aenter__()
         except (TimeoutError, aiohttp.ServerTimeoutError):
             await self.gw.billing.fail(res, "upstream timed out before responding")
             return _error_response(ApiError(504, "upstream_timeout", "the provider did not respond in time"), rid)
-        except (aiohttp.ClientError, UpstreamBlocked, OSError) as exc:
+        except (aiohttp.ClientError, UpstreamBlocked, OSError, ValueError) as exc:
             await self.gw.billing.fail(res, f"upstream unreachable: {type(exc).__name__}")
             return _error_response(
                 ApiError(502, "upstream_unreachable", f"could not reach {target.host}: {type(exc).__name__}"), rid
@@ -300,14 +321,22 @@ class ForwardHandler:
         response = web.StreamResponse(status=upstream.status, headers=out_headers)
         client_gone = False
         try:
-            await response.prepare(request)
-        except CLIENT_GONE:
+            async with asyncio.timeout(limits.client_write_timeout_s):
+                await response.prepare(request)
+        except (*CLIENT_GONE, TimeoutError):
             client_gone = True
         buf = bytearray()
         failure: str | None = None
         started = time.monotonic()
         gone_at: float | None = time.monotonic() if client_gone else None
+        drain_slot = False
         while True:
+            if gone_at is not None and not drain_slot:
+                if self.gw.drains.locked():  # the drain cap is reached: stop here, meter what we have
+                    failure = "client disconnected and the drain cap is reached"
+                    break
+                await self.gw.drains.acquire()
+                drain_slot = True
             now = time.monotonic()
             if now - started > limits.stream_max_duration_s:
                 failure = f"stream exceeded the {limits.stream_max_duration_s:.0f} s limit"
@@ -330,11 +359,11 @@ class ForwardHandler:
             if len(buf) > limits.max_upstream_body_bytes:
                 failure = "upstream response too large"
                 break
-            if not client_gone:
-                try:
-                    await response.write(chunk)
-                except CLIENT_GONE:
-                    client_gone, gone_at = True, time.monotonic()
+            if not client_gone and not await write_to_client(response, chunk, limits.client_write_timeout_s):
+                client_gone, gone_at = True, time.monotonic()
+                _abort(request)
+        if drain_slot:
+            self.gw.drains.release()
         if failure is not None:
             await self.gw.billing.fail(res, failure)
             _abort(request)
@@ -347,9 +376,10 @@ class ForwardHandler:
                 await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
             if not client_gone:
                 try:
-                    await response.write_eof()
-                except CLIENT_GONE:
-                    pass
+                    async with asyncio.timeout(limits.client_write_timeout_s):
+                        await response.write_eof()
+                except (*CLIENT_GONE, TimeoutError):
+                    _abort(request)
         return response
 
     async def _relay(
@@ -360,11 +390,18 @@ class ForwardHandler:
         response = web.StreamResponse(status=upstream.status, headers=out_headers)
         meter = dialect.stream_meter(call.target.provider, call.body_json, call.strip)
         try:
-            await response.prepare(request)
-        except (ConnectionError, aiohttp.ClientConnectionResetError):
+            async with asyncio.timeout(self.gw.settings.limits.client_write_timeout_s):
+                await response.prepare(request)
+        except (*CLIENT_GONE, TimeoutError):
             pass  # the client left before the first byte; relay_stream drains and meters anyway
         result = await relay_stream(
-            upstream, response, meter, strip=call.strip, limits=self.gw.settings.limits, drains=self.gw.drains
+            upstream,
+            response,
+            meter,
+            strip=call.strip,
+            limits=self.gw.settings.limits,
+            drains=self.gw.drains,
+            on_client_gone=lambda: _abort(request),
         )
         metered = result.metered
         if result.transport_error is not None:
@@ -377,7 +414,8 @@ class ForwardHandler:
             await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
         if not result.client_gone and result.transport_error is None:
             try:
-                await response.write_eof()
-            except (ConnectionError, aiohttp.ClientConnectionResetError):
-                pass
+                async with asyncio.timeout(self.gw.settings.limits.client_write_timeout_s):
+                    await response.write_eof()
+            except (*CLIENT_GONE, TimeoutError):
+                _abort(request)
         return response

@@ -1,6 +1,7 @@
 """Relaying an upstream SSE stream to the client while metering it, in constant memory.
 
-Chunks are written as they arrive. Only when the gateway injected a usage request the client
+Chunks are written as they arrive; a client that stops reading for ``client_write_timeout_s``
+counts as gone. Only when the gateway injected a usage request the client
 did not ask for are events re-framed, so that one usage-only event can be dropped. If the
 client goes away, the upstream is drained to its final usage event, bounded by a timeout
 and a cap on concurrent drains.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -22,7 +24,19 @@ from .sse import SseParser
 from .usage import Metered
 
 log = logging.getLogger("lava.gateway")
-CLIENT_GONE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, aiohttp.ClientConnectionResetError)
+# Any failure to write to the client means it is gone: a reset while aiohttp waits for the
+# socket to drain surfaces as a bare ConnectionError("Connection lost").
+CLIENT_GONE = (ConnectionError, OSError)
+
+
+async def write_to_client(response: web.StreamResponse, data: bytes, timeout_s: float) -> bool:
+    """Write ``data``; False if the client is gone or stopped reading for ``timeout_s``."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await response.write(data)
+    except (*CLIENT_GONE, TimeoutError):
+        return False
+    return True
 
 
 @dataclass
@@ -42,7 +56,10 @@ async def relay_stream(
     strip: bool,
     limits: Limits,
     drains: asyncio.Semaphore,
+    on_client_gone: Callable[[], None],
 ) -> RelayResult:
+    """``on_client_gone`` is called once the client is gone or stopped reading (it should drop the
+    client's connection so its unsent buffer is freed); the upstream is then drained."""
     parser = SseParser()
     events = 0
     client_gone = False
@@ -75,13 +92,10 @@ async def relay_stream(
             events += len(parsed)
             if client_gone:
                 continue
-            try:
-                if not strip:
-                    await response.write(chunk)
-                elif keep:
-                    await response.write(b"".join(ev.raw for ev in keep))
-            except CLIENT_GONE:
+            data = chunk if not strip else b"".join(ev.raw for ev in keep)
+            if data and not await write_to_client(response, data, limits.client_write_timeout_s):
                 client_gone = True
+                on_client_gone()
                 if drains.locked():
                     log.warning("client disconnected and the drain cap is reached; estimating usage")
                     break
@@ -90,11 +104,10 @@ async def relay_stream(
                 draining_since = time.monotonic()
         for ev in parser.flush():
             events += 1
-            if meter.feed(ev) and strip and not client_gone and transport_error is None:
-                try:
-                    await response.write(ev.raw)
-                except CLIENT_GONE:
-                    client_gone = True
+            relay = meter.feed(ev) and strip and not client_gone and transport_error is None
+            if relay and not await write_to_client(response, ev.raw, limits.client_write_timeout_s):
+                client_gone = True
+                on_client_gone()
     finally:
         if acquired:
             drains.release()

@@ -13,6 +13,7 @@ Rules (DECISIONS "Forward endpoint", "Forward path normalisation", "Security"):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
@@ -21,6 +22,7 @@ from ..errors import ApiError
 from .providers import Provider, generic_provider, provider_for_host
 
 RESERVED_PARAMS = frozenset({"u", "metadata", "key"})
+HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 MAX_TARGET_LENGTH = 8192
 ENDPOINT_NAMES = (
     "chat/completions",
@@ -153,6 +155,10 @@ def resolve_target(
         raise _bad("u must be an https:// provider URL")
     if not host:
         raise _bad("u has no host")
+    if not HOST_RE.fullmatch(host):  # exact match means exact: no spaces, no exotic characters
+        if ":" in host:  # an IPv6 literal: never an allow-listed provider
+            raise ApiError(403, "upstream_not_allowed", f"{host!r} is not an allow-listed provider host")
+        raise _bad("u has an invalid host name")
     if parts.username or parts.password:
         raise _bad("u must not contain credentials")
     if port not in (None, 443):
@@ -167,6 +173,9 @@ def resolve_target(
                 "upstream_not_allowed",
                 f"{host!r} is not an allow-listed provider host; operators can add hosts (docs/gateway.md)",
             )
+    if any(segment in (".", "..") for segment in unquote(parts.path or "/").split("/")):
+        # yarl would resolve them and could step out of an operator's mapped base path.
+        raise _bad("u must not contain '.' or '..' path segments")
     path = normalise_path(parts.path or "/", provider)
     query_parts: list[str] = []
     for part in [p for p in parts.query.split("&") if p] + others:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from ..store.connections import find_connection_by_secret
 from ..store.merchants import MerchantKey, find_product_by_secret
 
 MAX_TOKEN_LENGTH = 4096
+PROVIDER_KEY_RE = re.compile(r"[\x21-\x7e]{1,1024}")
 CARRIER_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "xi-api-key")
 
 
@@ -80,10 +82,13 @@ def parse_token_object(data: Mapping[str, Any]) -> ForwardToken:
             raise _invalid(f"forward token field {name} must be a non-empty string or null")
         return value
 
+    provider_key = field("provider_key")
+    if provider_key is not None and not PROVIDER_KEY_RE.fullmatch(provider_key):
+        raise _invalid("forward token field provider_key must be printable ASCII without spaces")
     secret_key = field("secret_key")
     if secret_key is None:
         raise _invalid("forward token has no secret_key")
-    token = ForwardToken(secret_key, field("connection_secret"), field("product_secret"), field("provider_key"))
+    token = ForwardToken(secret_key, field("connection_secret"), field("product_secret"), provider_key)
     if token.connection_secret is None and token.product_secret is not None:
         raise _invalid("forward token has a product_secret but no connection_secret")
     if token.connection_secret is None and token.provider_key is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -41,6 +42,7 @@ DROP_REQUEST = HOP_BY_HOP | {
     "cookie",
 }
 DROP_RESPONSE = HOP_BY_HOP | {"content-length", "content-encoding"}
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class UpstreamBlocked(Exception):
@@ -117,7 +119,8 @@ def upstream_request_headers(
 def client_response_headers(upstream_headers: Any, request_id: str) -> CIMultiDict[str]:
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in upstream_headers.items():
-        if name.lower() not in DROP_RESPONSE:
-            out.add(name, value)
+        if name.lower() in DROP_RESPONSE or CONTROL_CHARS.search(name) or CONTROL_CHARS.search(value):
+            continue  # hop-by-hop, or bytes no HTTP response may carry (they would break ours)
+        out.add(name, value)
     out["x-lava-request-id"] = request_id
     return out
