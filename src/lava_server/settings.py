@@ -41,6 +41,20 @@ class Limits:
     max_upstream_connections: int = 1000
     db_statement_timeout_s: float = 10.0
 
+    @property
+    def hold_lifetime_s(self) -> float:
+        """Longer than any call can take (every bounded wait, plus a margin): a hold older than
+        this belongs to a call that can no longer finish."""
+        return (
+            self.client_body_timeout_s
+            + self.upstream_connect_timeout_s
+            + self.upstream_read_timeout_s
+            + self.stream_max_duration_s
+            + self.client_write_timeout_s
+            + self.drain_timeout_s
+            + 120
+        )
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -79,6 +79,29 @@ async def ensure_account(tx: Executor, account_id: str, kind: str, mode: Mode, o
     )
 
 
+async def apply_deltas(tx: Executor, deltas: dict[str, int]) -> None:
+    """Apply balance changes one account at a time **in id order**: every transaction locks
+    accounts in the same order, so concurrent settlements cannot deadlock on PostgreSQL."""
+    for account_id in sorted(deltas):
+        delta = deltas[account_id]
+        if delta == 0:
+            continue
+        changed = await tx.execute(
+            "UPDATE ledger_accounts SET balance = balance + CAST($1 AS BIGINT) WHERE id = $2", delta, account_id
+        )
+        if changed != 1:
+            raise LedgerError(f"unknown ledger account {account_id!r}")
+
+
+async def lock_balance(tx: Executor, account_id: str) -> Balance:
+    """Read an account's balance and lock its row until the transaction ends (portable: a no-op
+    UPDATE … RETURNING), so no concurrent charge can spend the same funds."""
+    row = await tx.fetchone("UPDATE ledger_accounts SET held = held WHERE id = $1 RETURNING balance, held", account_id)
+    if row is None:
+        raise LedgerError(f"unknown ledger account {account_id!r}")
+    return Balance(int(row["balance"]), int(row["held"]))
+
+
 async def ensure_accounts(tx: Executor, accounts: list[tuple[str, str, Mode, str | None]]) -> None:
     """Create any of these accounts that do not exist yet, in one statement."""
     values: list[str] = []
@@ -117,6 +140,27 @@ class Ledger:
         reason: str | None = None,
     ) -> Transfer:
         """Post one transfer inside the caller's transaction. Idempotent by ``key``."""
+        transfer = await self.record(
+            tx, key=key, debit=debit, credit=credit, amount=amount, kind=kind, request_id=request_id, reason=reason
+        )
+        if transfer.created:
+            await apply_deltas(tx, {debit: -amount, credit: amount})
+        return transfer
+
+    async def record(
+        self,
+        tx: Executor,
+        *,
+        key: str,
+        debit: str,
+        credit: str,
+        amount: int,
+        kind: str,
+        request_id: str | None = None,
+        reason: str | None = None,
+    ) -> Transfer:
+        """Write the transfer row only (idempotent by ``key``); the caller applies the balances
+        with :func:`apply_deltas`, which must follow in the same transaction."""
         if not isinstance(amount, int) or amount <= 0:
             raise LedgerError(f"transfer amount must be a positive integer, got {amount!r}")
         if debit == credit:
@@ -152,16 +196,6 @@ class Ledger:
             if not same:
                 raise IdempotencyConflict(f"idempotency key {key!r} was already used for a different transfer")
             return Transfer(row["id"], key, debit, credit, amount, kind, created=False)
-        changed = await tx.execute(
-            "UPDATE ledger_accounts SET balance = balance"
-            " + CASE WHEN id = $2 THEN -CAST($1 AS BIGINT) ELSE CAST($1 AS BIGINT) END"
-            " WHERE id IN ($2, $3)",
-            amount,
-            debit,
-            credit,
-        )
-        if changed != 2:
-            raise LedgerError(f"unknown account in transfer {debit!r} → {credit!r}")
         return Transfer(transfer_id, key, debit, credit, amount, kind, created=True)
 
     async def credit_wallet(
@@ -290,6 +324,9 @@ async def post_charge(
     wallet never ends below its floor and no money appears or vanishes."""
     wallet = wallet_account(wallet_id)
     revenue = merchant_revenue_account(merchant_id, mode)
+    # Lock order, the same in every transaction that charges: the wallet first, then the
+    # other accounts in id order (apply_deltas).
+    current = await lock_balance(tx, wallet)
     await ensure_accounts(
         tx,
         [
@@ -298,9 +335,24 @@ async def post_charge(
             (system_account("platform_service", mode), "platform_service", mode, None),
         ],
     )
-    current = await ledger.balance(wallet, tx)
     capacity = max(current.available + floor, 0)
     wallet_paid = merchant_paid = shortfall = 0
+    deltas: dict[str, int] = {}
+
+    async def move(debit: str, credit: str, amount: int, name: str, side: str) -> None:
+        transfer = await ledger.record(
+            tx,
+            key=f"req:{request_id}:{name}:{side}",
+            debit=debit,
+            credit=credit,
+            amount=amount,
+            kind=name,
+            request_id=request_id,
+        )
+        if transfer.created:
+            deltas[debit] = deltas.get(debit, 0) - amount
+            deltas[credit] = deltas.get(credit, 0) + amount
+
     for part in parts:
         if part.amount <= 0:
             continue
@@ -310,27 +362,12 @@ async def post_charge(
             shortfall += from_merchant
         capacity -= from_wallet
         if from_wallet:
-            await ledger.transfer(
-                tx,
-                key=f"req:{request_id}:{part.name}:wallet",
-                debit=wallet,
-                credit=part.credit,
-                amount=from_wallet,
-                kind=part.name,
-                request_id=request_id,
-            )
+            await move(wallet, part.credit, from_wallet, part.name, "wallet")
             wallet_paid += from_wallet
         if from_merchant and part.credit != revenue:
-            await ledger.transfer(
-                tx,
-                key=f"req:{request_id}:{part.name}:merchant",
-                debit=revenue,
-                credit=part.credit,
-                amount=from_merchant,
-                kind=part.name,
-                request_id=request_id,
-            )
+            await move(revenue, part.credit, from_merchant, part.name, "merchant")
         merchant_paid += from_merchant
+    await apply_deltas(tx, deltas)
     return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - wallet_paid, current.held))
 
 
@@ -347,10 +384,12 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "Transfer",
+    "apply_deltas",
     "check",
     "close_hold",
     "ensure_account",
     "ensure_accounts",
+    "lock_balance",
     "merchant_revenue_account",
     "place_hold",
     "post_charge",

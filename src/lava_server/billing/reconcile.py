@@ -49,8 +49,7 @@ async def reconcile(svc: Any, *, all_pending: bool) -> int:
 
 
 def _max_age_us(svc: Any) -> int:
-    limits = svc.settings.limits
-    return int((limits.upstream_read_timeout_s + limits.stream_max_duration_s + limits.drain_timeout_s + 60) * 1e6)
+    return int(svc.settings.limits.hold_lifetime_s * 1_000_000)
 
 
 async def sweeper(svc: Any, interval_s: float) -> None:

@@ -64,8 +64,17 @@ async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
             "merchant": 0,
         }
     else:
+        # Settlement counts a call for per-request tiers only when it was billable and consumed
+        # something (not a queued background call or a repeated poll); the record shows it.
+        counted = config.tiers[0].type != "requests" or rec.fee_units_milli > 0
         charges = compute_charges(
-            config, units=usage, units_before=before, base=base, managed=managed, service_charge_rate=rate
+            config,
+            units=usage,
+            units_before=before,
+            base=base,
+            managed=managed,
+            service_charge_rate=rate,
+            request_count=1 if counted else 0,
         )
         recomputed = {
             "base_cost": charges.base_cost_units,

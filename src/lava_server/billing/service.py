@@ -9,7 +9,7 @@ never charge twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +52,7 @@ class ForwardPlan:
     max_output_tokens: int | None = None
     connection_created_at: int | None = None
     billable: bool = True
+    refetchable_response: bool = False  # the provider stores the response and lets it be fetched again
 
     @property
     def config(self) -> ProductConfig | None:
@@ -67,6 +68,7 @@ class Reservation:
     prices: ModelPrices | None = None
     hold_units: int = 0
     balance_after: int | None = None
+    finished: bool = False  # settled or failed, committed
 
 
 @dataclass(frozen=True)
@@ -182,9 +184,7 @@ class BillingService:
             record.service_charge_payer = config.service_charge_payer
             record.overdraft_floor = config.overdraft_floor_units
         limits = self._svc.settings.limits
-        expires = at + int(
-            (limits.upstream_read_timeout_s + limits.stream_max_duration_s + limits.drain_timeout_s + 60) * 1e6
-        )
+        expires = at + int(limits.hold_lifetime_s * 1_000_000)
 
         async def hold(tx: Executor) -> None:
             await insert_request(tx, record)
@@ -217,45 +217,50 @@ class BillingService:
             raise ApiError(403, "connection_inactive", "this connection has been deleted")
 
     async def settle(self, res: Reservation, outcome: Outcome) -> RequestRecord:
-        plan, rec = res.plan, res.record
+        """Finish a call with its usage, exactly once. ``res.record`` changes only after the commit;
+        if this raises, nothing happened and the caller must ``fail`` the call."""
+        plan = res.plan
         at = now_us()
-        usage = outcome.usage
-        apply_usage(rec, outcome, at)
         prices = res.prices
         if outcome.model and outcome.model != plan.model and prices is None:
-            prices = self._lookup(plan, rec.created_at, outcome.model)
-        base = base_cost(usage, prices) if prices is not None else None
-        if base is None and plan.billable and plan.model:
-            base = BaseCost.unpriced(plan.pricing_id or plan.provider, plan.model)
+            prices = self._lookup(plan, res.record.created_at, outcome.model)
+        priced = base_cost(outcome.usage, prices) if prices is not None else None
+        if priced is None and plan.billable and plan.model:
+            priced = BaseCost.unpriced(plan.pricing_id or plan.provider, plan.model)
         config = plan.config
         rate = self._svc.settings.service_charge_rate
 
-        async def settle_tx(tx: Executor) -> None:
-            nonlocal usage, base
+        async def settle_tx(tx: Executor) -> tuple[RequestRecord, int | None]:
+            # Everything is computed afresh on a copy, so a retried transaction starts clean.
+            rec = replace(res.record)
+            usage, base = outcome.usage, priced
+            apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
                 apply_charges(rec, no_charge(None, managed=False, base=base), 0, rate)
                 await update_request(tx, rec, only_if_status="pending")
-                return
+                return rec, None
             if not await ledger.close_hold(tx, rec.id, "settled", at):
-                return  # already finished elsewhere (expired or reconciled): never charge twice
+                return res.record, None  # finished elsewhere (expired or reconciled): never charge twice
             if await self._already_billed(tx, plan, rec, outcome):
-                usage = UnitCounts()  # the provider's numbers stay in provider_usage; nothing is charged
+                usage, base = UnitCounts(), None  # the provider's numbers stay in provider_usage
                 apply_usage(rec, Outcome(usage, outcome.provider_usage, outcome.model, outcome.response_id), at)
-                base = None
             # A fetch that consumed nothing (a queued background call, a repeated poll) is not a
             # billable request either: per-request tiers count the call that carries the usage.
             counts = _consumed(usage) or not (plan.endpoint.startswith("GET ") or outcome.pending)
             charges, available = await self.charge(tx, plan, rec, usage, base, config, at, count_request=counts)
-            res.balance_after = available
             apply_charges(rec, charges, rec.units_before_milli, rate)
             await update_request(tx, rec, only_if_status="pending")
+            return rec, available
 
-        await self._svc.db.write(settle_tx)
-        return rec
+        outcome_record: tuple[RequestRecord, int | None] = await self._svc.db.write(settle_tx)
+        final, available = outcome_record
+        res.record, res.balance_after, res.finished = final, available, True
+        return final
 
     async def _already_billed(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, outcome: Outcome) -> bool:
-        """A GET of a response (background poll, resumed stream) bills its usage only the first time."""
-        if not plan.endpoint.startswith("GET ") or not outcome.response_id or not _consumed(outcome.usage):
+        """A stored response (OpenAI Responses) can be fetched again (background polls, resumed
+        streams, a GET after the POST): its usage is billed the first time only."""
+        if not plan.refetchable_response or not outcome.response_id or not _consumed(outcome.usage):
             return False
         inserted = await tx.execute(
             "INSERT INTO billed_responses (merchant_id, mode, response_id, request_id) VALUES ($1, $2, $3, $4)"
@@ -282,6 +287,9 @@ class BillingService:
 
         assert plan.connection_id is not None
         assert plan.wallet_id is not None
+        # Lock order (see ledger.apply_deltas): the wallet first, then the tier counter, then the
+        # other accounts in id order — the same in every charging transaction.
+        await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
         requests = 1 if plan.billable and count_request else 0
         quantity = billable_units(config, usage, requests) if requests else 0
         period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
@@ -338,8 +346,10 @@ class BillingService:
         return charges, result.balance.available
 
     async def fail(self, res: Reservation, error: str, outcome: Outcome | None = None) -> RequestRecord:
-        rec = res.record
+        """Finish a call as ``error``: its hold released, nothing charged (a no-op if it already
+        finished)."""
         at = now_us()
+        rec = replace(res.record)
         rec.status = "error"
         rec.error = error[:1000]
         if outcome is not None:
@@ -353,6 +363,7 @@ class BillingService:
             await update_request(tx, rec, only_if_status="pending")
 
         await self._svc.db.write(fail_tx)
+        res.record, res.finished = rec, True
         return rec
 
 

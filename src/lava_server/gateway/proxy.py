@@ -24,6 +24,8 @@ from ..billing.service import BillingService, ForwardPlan, Outcome, Reservation
 from ..errors import ApiError
 from ..money import to_wire
 from ..settings import Settings
+from ..store import Database
+from ..store.requests import merchant_has_response
 from .dialects import Dialect, select_dialect
 from .estimate import estimate_prompt_tokens, requested_max_output
 from .metadata import collect_metadata
@@ -47,6 +49,7 @@ class Gateway:
     billing: BillingService
     session: aiohttp.ClientSession
     drains: asyncio.Semaphore
+    db: Database
 
 
 def _json_body(body: bytes, content_type: str) -> dict[str, Any] | None:
@@ -129,6 +132,7 @@ def build_plan(
         max_output_tokens=requested_max_output(body_json),
         connection_created_at=auth.connection_created_at,
         billable=dialect is not None and dialect.billable,
+        refetchable_response=dialect is not None and dialect.name.startswith("openai.responses"),
     )
 
 
@@ -200,6 +204,8 @@ class ForwardHandler:
                 "only calls it can bill (and, with the operator's key, model listings); "
                 "use your own provider_key for other reads",
             )
+        if dialect is not None and auth.provider_key is None and request.method == "GET":
+            await self._check_response_owner(auth, dialect, target.path)
         stream = dialect.wants_stream(target.path, target.query, body_json) if dialect else False
         metadata = collect_metadata(request.raw_headers, target.metadata_param)
         plan = build_plan(target, auth, dialect, request.method, body_json, metadata)
@@ -208,9 +214,18 @@ class ForwardHandler:
             call = Call(target, dialect, body_json, reservation, stream=stream)
             return await self._forward(request, call, upstream_key, body, stream)
         except BaseException as exc:
-            if reservation.record.status == "pending":
+            if not reservation.finished:
                 await asyncio.shield(self.gw.billing.fail(reservation, f"gateway failure: {type(exc).__name__}"))
             raise
+
+    async def _check_response_owner(self, auth: ForwardAuth, dialect: Dialect, path: str) -> None:
+        """With the operator's shared key, a stored response may only be fetched by the merchant
+        whose call created it (otherwise any merchant could read any other's by id)."""
+        if not dialect.name.startswith("openai.responses"):
+            return
+        response_id = path.rstrip("/").rsplit("/", 1)[-1]
+        if not await merchant_has_response(self.gw.db, auth.merchant.merchant_id, auth.merchant.mode, response_id):
+            raise ApiError(404, "not_found", f"no response {response_id!r} was created by this merchant's calls")
 
     async def _forward(
         self, request: web.Request, call: Call, upstream_key: str, body: bytes, stream: bool
@@ -326,23 +341,24 @@ class ForwardHandler:
         except (*CLIENT_GONE, TimeoutError):
             client_gone = True
         buf = bytearray()
-        failure: str | None = None
+        failure: str | None = None  # the upstream failed: never charged
+        cut: str | None = None  # we stopped reading: charged on an estimate
         started = time.monotonic()
         gone_at: float | None = time.monotonic() if client_gone else None
         drain_slot = False
         while True:
             if gone_at is not None and not drain_slot:
-                if self.gw.drains.locked():  # the drain cap is reached: stop here, meter what we have
-                    failure = "client disconnected and the drain cap is reached"
+                if self.gw.drains.locked():  # the drain cap is reached: stop here, estimate
+                    cut = "client disconnected and the drain cap is reached"
                     break
                 await self.gw.drains.acquire()
                 drain_slot = True
             now = time.monotonic()
             if now - started > limits.stream_max_duration_s:
-                failure = f"stream exceeded the {limits.stream_max_duration_s:.0f} s limit"
+                cut = f"stream cut at the {limits.stream_max_duration_s:.0f} s limit"
                 break
             if gone_at is not None and now - gone_at > limits.drain_timeout_s:
-                failure = "client disconnected and the upstream did not finish within the drain timeout"
+                cut = "client disconnected and the upstream did not finish within the drain timeout"
                 break
             try:
                 async with asyncio.timeout(limits.upstream_idle_timeout_s):
@@ -366,6 +382,12 @@ class ForwardHandler:
             self.gw.drains.release()
         if failure is not None:
             await self.gw.billing.fail(res, failure)
+            _abort(request)
+        elif cut is not None:
+            # Content was relayed, then we stopped: charge an estimate (prompt + ~4 bytes of the
+            # JSON stream per token, generous on purpose) rather than nothing.
+            estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate, output_tokens=len(buf) // 4)
+            await self.gw.billing.settle(res, Outcome(estimate, None, None, None, estimated=True))
             _abort(request)
         else:
             metered = dialect.meter_body(upstream.status, ctype, bytes(buf), call.body_json, call.target.provider)
@@ -407,12 +429,18 @@ class ForwardHandler:
         if result.transport_error is not None:
             await self.gw.billing.fail(res, result.transport_error, _failure_outcome(metered))
             _abort(request)
+        elif result.cut is not None and metered.error is None:
+            # We stopped reading (limits): what was relayed is charged, from the provider's usage
+            # if it came, else an estimate.
+            estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate, output_tokens=result.events)
+            await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+            _abort(request)
         elif metered.error is not None:
             await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
         else:
             estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate, output_tokens=result.events)
             await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
-        if not result.client_gone and result.transport_error is None:
+        if not result.client_gone and result.transport_error is None and result.cut is None:
             try:
                 async with asyncio.timeout(self.gw.settings.limits.client_write_timeout_s):
                     await response.write_eof()

@@ -44,8 +44,9 @@ class RelayResult:
     metered: Metered
     events: int
     client_gone: bool
-    transport_error: str | None  # the upstream failed mid-stream (reset, idle timeout, too long)
+    transport_error: str | None  # the upstream failed mid-stream (reset, idle timeout): never charged
     drained: bool  # after a disconnect, we read the upstream to its end
+    cut: str | None = None  # we stopped reading (duration limit, drain limits): charged as metered/estimated
 
 
 async def relay_stream(
@@ -65,15 +66,17 @@ async def relay_stream(
     client_gone = False
     drained = False
     transport_error: str | None = None
+    cut: str | None = None
     started = time.monotonic()
     draining_since: float | None = None
     acquired = False
     try:
         while True:
             if time.monotonic() - started > limits.stream_max_duration_s:
-                transport_error = f"stream exceeded the {limits.stream_max_duration_s:.0f} s limit"
+                cut = f"stream cut at the {limits.stream_max_duration_s:.0f} s limit"
                 break
             if draining_since is not None and time.monotonic() - draining_since > limits.drain_timeout_s:
+                cut = "drain timed out"
                 break
             try:
                 async with asyncio.timeout(limits.upstream_idle_timeout_s):
@@ -98,6 +101,7 @@ async def relay_stream(
                 on_client_gone()
                 if drains.locked():
                     log.warning("client disconnected and the drain cap is reached; estimating usage")
+                    cut = "drain cap reached"
                     break
                 await drains.acquire()
                 acquired = True
@@ -111,4 +115,4 @@ async def relay_stream(
     finally:
         if acquired:
             drains.release()
-    return RelayResult(meter.finish(), events, client_gone, transport_error, drained)
+    return RelayResult(meter.finish(), events, client_gone, transport_error, drained, cut)

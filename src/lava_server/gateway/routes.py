@@ -34,6 +34,7 @@ def setup(app: web.Application, svc: Services) -> None:
             billing=BillingService(svc, LivePrices(settings.prices_file)),
             session=make_session(settings.limits, trusted),
             drains=asyncio.Semaphore(settings.limits.max_concurrent_drains),
+            db=svc.db,
         )
         app[GATEWAY] = gateway
         holder["handler"] = ForwardHandler(gateway)

@@ -58,6 +58,11 @@ class UniqueViolation(StoreError):
     """An INSERT hit a unique constraint."""
 
 
+class TransientConflict(StoreError):
+    """The database aborted the transaction to resolve a conflict (deadlock, serialization);
+    running the whole transaction again is safe and expected."""
+
+
 async def aiter_rows(rows: list[Row]) -> AsyncIterator[Row]:  # pragma: no cover - convenience
     for row in rows:
         yield row

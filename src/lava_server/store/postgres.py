@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
 
-from .base import Executor, Row, StoreError, UniqueViolation
+from .base import Executor, Row, StoreError, TransientConflict, UniqueViolation
 
 T = TypeVar("T")
+WRITE_ATTEMPTS = 4
 
 
 def _wrap(exc: Exception) -> StoreError:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return UniqueViolation(str(exc))
+    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        return TransientConflict(str(exc))
     return StoreError(str(exc))
 
 
@@ -82,8 +86,17 @@ class PostgresDatabase:
             yield _PgExecutor(conn)
 
     async def write(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
-        async with self.transaction() as tx:
-            return await fn(tx)
+        """One transaction; re-run from the start if PostgreSQL aborts it as a deadlock victim
+        (``fn`` must be safe to re-run: it recomputes everything from its inputs)."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                async with self.transaction() as tx:
+                    return await fn(tx)
+            except TransientConflict:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def executescript(self, sql: str) -> None:
         async with self._pool.acquire() as conn:

@@ -214,3 +214,14 @@ async def daily_usage(
     )
     rows = await ex.fetchall(sql, *args)
     return [DailyUsage(**{k: int(v or 0) for k, v in row.items()}) for row in rows]
+
+
+async def merchant_has_response(ex: Executor, merchant_id: str, mode: Mode, response_id: str) -> bool:
+    """Whether one of this merchant's calls produced ``response_id`` (see gateway ownership checks)."""
+    row = await ex.fetchone(
+        "SELECT id FROM requests WHERE merchant_id = $1 AND mode = $2 AND response_id = $3 LIMIT 1",
+        merchant_id,
+        mode,
+        response_id,
+    )
+    return row is not None
