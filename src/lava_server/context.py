@@ -35,7 +35,7 @@ class Services:
 
 async def open_services(settings: Settings, *, run_migrations: bool = True) -> Services:
     keyring = Keyring(load_master_key(settings.master_key, settings.data_dir))
-    db = await open_database(settings.database_url)
+    db = await open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         if run_migrations:
             await migrate(db)

@@ -68,6 +68,7 @@ class Settings:
     checkout_session_ttl_s: int = 1800
     auth_cache_ttl_s: float = 5.0
     prices_file: Path | None = None  # operator price overrides (LAVA_PRICES_FILE)
+    sqlite_synchronous: str = "full"  # LAVA_SQLITE_SYNCHRONOUS: full (durable across power loss) | normal
     limits: Limits = field(default_factory=Limits)
     checkout: CheckoutSettings = field(default_factory=CheckoutSettings)
 
@@ -114,8 +115,11 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         service_charge_rate=Decimal(env.get("LAVA_SERVICE_CHARGE_RATE", "0.019")),
         checkout_session_ttl_s=int(env.get("LAVA_CHECKOUT_SESSION_TTL", "1800")),
         checkout=CheckoutSettings.from_env(env),
+        sqlite_synchronous=env.get("LAVA_SQLITE_SYNCHRONOUS", "full").strip().lower(),
         prices_file=Path(env["LAVA_PRICES_FILE"]) if env.get("LAVA_PRICES_FILE") else data_dir / "prices.json",
     )
     if overrides:
         settings = settings.with_overrides(**overrides)
+    if settings.sqlite_synchronous not in ("full", "normal"):
+        raise ValueError("LAVA_SQLITE_SYNCHRONOUS must be 'full' or 'normal'")
     return settings

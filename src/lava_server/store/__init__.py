@@ -5,12 +5,12 @@ from __future__ import annotations
 from .base import Database, Executor, Row, StoreError, UniqueViolation
 
 
-async def open_database(url: str) -> Database:
+async def open_database(url: str, *, sqlite_synchronous: str = "full") -> Database:
     """Open the database named by ``url`` (``sqlite:///path`` or ``postgresql://…``)."""
     if url.startswith("sqlite:"):
         from .sqlite import SqliteDatabase
 
-        return await SqliteDatabase.open(url)
+        return await SqliteDatabase.open(url, synchronous=sqlite_synchronous)
     if url.startswith(("postgresql:", "postgres:", "postgresql+asyncpg:")):
         from .postgres import PostgresDatabase
 

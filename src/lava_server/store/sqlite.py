@@ -42,13 +42,18 @@ def translate(sql: str) -> str:
     return _PLACEHOLDER.sub(r"?\1", sql)
 
 
-def _connect(path: str) -> sqlite3.Connection:
+SYNCHRONOUS_MODES = ("full", "normal")
+
+
+def _connect(path: str, synchronous: str = "full") -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: an acknowledged commit (a charge, a checkout credit) survives an OS crash or power
-    # loss, not only a process crash. Group commit amortises the extra fsync.
-    conn.execute("PRAGMA synchronous=FULL")
+    # FULL (default): an acknowledged commit (a charge, a checkout credit) survives an OS crash
+    # or power loss, not only a process crash; group commit amortises the extra fsync. NORMAL
+    # survives process crashes only, and is faster (docs/benchmarks.md).
+    assert synchronous in SYNCHRONOUS_MODES, synchronous
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
     return conn
@@ -165,8 +170,9 @@ class _Writer:
     commit. Other jobs are plain functions. Between jobs, WAL checkpoints run on a timer.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, synchronous: str = "full") -> None:
         self._path = path
+        self._synchronous = synchronous
         self._jobs: queue.SimpleQueue[Callable[[], None] | _TxJob | None] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -175,7 +181,7 @@ class _Writer:
 
     def _main(self) -> None:
         try:
-            sync = _Sync(_connect(self._path))
+            sync = _Sync(_connect(self._path, self._synchronous))
             # Checkpoints run on a timer between transactions instead of inside the commit that
             # crosses the threshold (which made every commit pay for it while readers were active).
             sync.conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -407,18 +413,20 @@ class _Reader:
 class SqliteDatabase:
     backend = "sqlite"
 
-    def __init__(self, path: str, readers: int = 2) -> None:
+    def __init__(self, path: str, readers: int = 2, synchronous: str = "full") -> None:
         self.path = path
-        self._writer = _Writer(path)
+        self._writer = _Writer(path, synchronous)
         self._readers = [_Reader(path) for _ in range(readers)]
         self._next_reader = itertools.cycle(self._readers)
 
     @classmethod
-    async def open(cls, url: str) -> SqliteDatabase:
+    async def open(cls, url: str, *, synchronous: str = "full") -> SqliteDatabase:
         path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = cls(path, readers=0 if path == ":memory:" else 2)
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"LAVA_SQLITE_SYNCHRONOUS must be one of {', '.join(SYNCHRONOUS_MODES)}")
+        db = cls(path, readers=0 if path == ":memory:" else 2, synchronous=synchronous)
         db._writer.start()
         for r in db._readers:
             await r.open()
