@@ -17,7 +17,7 @@ from ..store.merchants import get_product
 from ..store.requests import COLUMNS, RequestRecord
 from .charges import compute_charges
 from .fees import UnitCounts
-from .pricing import reprice
+from .pricing import BaseCost, reprice
 from .product_config import ProductConfig
 
 
@@ -43,6 +43,20 @@ async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
         output_seconds=Decimal(rec.output_ms) / 1000,
     )
     base = reprice(usage, detail["unit_prices"], detail.get("provenance", {})) if "unit_prices" in detail else None
+    if base is not None:
+        for sub in detail.get("sub_calls", []):  # separately priced model calls (advisor iterations)
+            values: dict[str, Any] = {
+                k: (Decimal(str(v)) if k.endswith("_seconds") else int(v)) for k, v in sub["usage"].items()
+            }
+            sub_usage = UnitCounts(**values)
+            if sub["unit_prices"]:
+                cost = reprice(sub_usage, sub["unit_prices"], sub.get("provenance", {}))
+                base = BaseCost(
+                    base.input_cost_units + cost.input_cost_units,
+                    base.output_cost_units + cost.output_cost_units,
+                    base.unit_prices,
+                    base.provenance,
+                )
     config: ProductConfig | None = None
     if rec.connection_id is not None:
         config = ProductConfig()

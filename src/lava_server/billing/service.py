@@ -72,6 +72,14 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class SubCallUsage:
+    """A separately priced model call inside one response (Anthropic's advisor iterations)."""
+
+    model: str
+    usage: UnitCounts
+
+
+@dataclass(frozen=True)
 class Outcome:
     usage: UnitCounts
     provider_usage: dict[str, Any] | None
@@ -79,6 +87,7 @@ class Outcome:
     response_id: str | None
     estimated: bool = False
     pending: bool = False  # accepted by the provider, not yet done (background mode)
+    sub_calls: tuple[SubCallUsage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,14 @@ class BillingService:
         priced = base_cost(outcome.usage, prices) if prices is not None else None
         if priced is None and plan.billable and plan.model:
             priced = BaseCost.unpriced(plan.pricing_id or plan.provider, plan.model)
+        sub_costs = [(sub, self._price_sub_call(plan, res.record.created_at, sub)) for sub in outcome.sub_calls]
+        if priced is not None and sub_costs:
+            priced = BaseCost(
+                priced.input_cost_units + sum(c.input_cost_units for _, c in sub_costs),
+                priced.output_cost_units + sum(c.output_cost_units for _, c in sub_costs),
+                priced.unit_prices,
+                priced.provenance,
+            )
         config = plan.config
         rate = self._svc.settings.service_charge_rate
 
@@ -237,6 +254,8 @@ class BillingService:
             apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
                 apply_charges(rec, no_charge(None, managed=False, base=base), 0, rate)
+                if base is not None:
+                    record_sub_calls(rec, sub_costs)
                 await update_request(tx, rec, only_if_status="pending")
                 return rec, None
             if not await ledger.close_hold(tx, rec.id, "settled", at):
@@ -249,6 +268,8 @@ class BillingService:
             counts = _consumed(usage) or not (plan.endpoint.startswith("GET ") or outcome.pending)
             charges, available = await self.charge(tx, plan, rec, usage, base, config, at, count_request=counts)
             apply_charges(rec, charges, rec.units_before_milli, rate)
+            if base is not None:
+                record_sub_calls(rec, sub_costs)
             await update_request(tx, rec, only_if_status="pending")
             return rec, available
 
@@ -256,6 +277,12 @@ class BillingService:
         final, available = outcome_record
         res.record, res.balance_after, res.finished = final, available, True
         return final
+
+    def _price_sub_call(self, plan: ForwardPlan, at: int, sub: SubCallUsage) -> BaseCost:
+        prices = self._lookup(plan, at, sub.model)
+        if prices is None:
+            return BaseCost.unpriced(plan.pricing_id or plan.provider, sub.model)
+        return base_cost(sub.usage, prices)
 
     async def _already_billed(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, outcome: Outcome) -> bool:
         """A stored response (OpenAI Responses) can be fetched again (background polls, resumed
@@ -432,4 +459,23 @@ def apply_charges(rec: RequestRecord, charges: Charges, units_before_milli: int,
     detail: dict[str, Any] = {"service_charge_rate": str(service_charge_rate)}
     if charges.base is not None:
         detail |= {"unit_prices": dict(charges.base.unit_prices), "provenance": dict(charges.base.provenance)}
+    rec.pricing_detail = dumps(detail)
+
+
+def record_sub_calls(rec: RequestRecord, sub_costs: list[tuple[SubCallUsage, BaseCost]]) -> None:
+    """Keep each sub-call's usage and prices next to the main ones, so ``reprice`` can redo them."""
+    if not sub_costs:
+        return
+    detail = orjson.loads(rec.pricing_detail or "{}")
+    detail["sub_calls"] = [
+        {
+            "model": sub.model,
+            "usage": {name: getattr(sub.usage, name) for name in sub.usage.__slots__},
+            "unit_prices": dict(cost.unit_prices),
+            "provenance": dict(cost.provenance),
+            "input_cost": cost.input_cost_units,
+            "output_cost": cost.output_cost_units,
+        }
+        for sub, cost in sub_costs
+    ]
     rec.pricing_detail = dumps(detail)

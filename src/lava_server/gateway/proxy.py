@@ -20,7 +20,7 @@ import orjson
 from aiohttp import web
 
 from ..billing.fees import UnitCounts
-from ..billing.service import BillingService, ForwardPlan, Outcome, Reservation
+from ..billing.service import BillingService, ForwardPlan, Outcome, Reservation, SubCallUsage
 from ..errors import ApiError
 from ..money import to_wire
 from ..settings import Settings
@@ -82,7 +82,8 @@ def _outcome(metered: Metered, *, estimate: UnitCounts | None = None) -> Outcome
     if metered.pending:  # accepted, not yet done: billed when a poll returns the finished response
         return Outcome(UnitCounts(), reported, metered.model, metered.response_id, pending=True)
     if metered.usage is not None:
-        return Outcome(_units(metered.usage), reported, metered.model, metered.response_id)
+        subs = tuple(SubCallUsage(c.model, _units(c.usage)) for c in metered.sub_calls if c.model)
+        return Outcome(_units(metered.usage), reported, metered.model, metered.response_id, sub_calls=subs)
     assert estimate is not None
     return Outcome(estimate, reported, metered.model, metered.response_id, estimated=True)
 
