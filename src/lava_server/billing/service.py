@@ -217,7 +217,9 @@ class BillingService:
                         f"${to_wire(max(exc.available, 0))} available (short by ${to_wire(exc.amount - max(exc.available, 0))})",
                     ) from exc
 
-        await self._svc.db.write(hold)
+        # The hold is not fsynced on its own (it is on the time-to-first-byte path); it reaches the
+        # disk with the next durable commit, at the latest this call's settlement.
+        await self._svc.db.write(hold, durable=False)
         return Reservation(plan, record, quote.prices, quote.hold_units)
 
     async def _check_connection(self, tx: Executor, plan: ForwardPlan) -> None:

@@ -37,11 +37,13 @@ class Database(Executor, Protocol):
         """A unit of work: every statement inside commits or none does."""
         ...
 
-    async def write(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Executor], Awaitable[T]], *, durable: bool = True) -> T:
         """Run ``fn(tx)`` as one transaction and return its result.
 
         ``fn`` may only await ``tx``'s methods: on SQLite it runs on the writer thread, which makes
-        a whole transaction one thread hop (the hot path uses this).
+        a whole transaction one thread hop (the hot path uses this). ``durable=False`` lets the
+        embedded store skip the disk flush for this commit (it reaches the disk with the next
+        durable one); PostgreSQL ignores it.
         """
         ...
 

@@ -85,7 +85,7 @@ class PostgresDatabase:
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PgExecutor(conn)
 
-    async def write(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Executor], Awaitable[T]], *, durable: bool = True) -> T:
         """One transaction; re-run from the start if PostgreSQL aborts it as a deadlock victim
         (``fn`` must be safe to re-run: it recomputes everything from its inputs)."""
         for attempt in range(WRITE_ATTEMPTS):

@@ -150,11 +150,14 @@ SESSION_IDLE_TIMEOUT_S = 60.0
 class _TxJob:
     """A ``write()`` transaction waiting for the writer: run inside a group commit."""
 
-    __slots__ = ("fn", "future", "loop")
+    __slots__ = ("durable", "fn", "future", "loop")
 
-    def __init__(self, fn: Callable[[Executor], Coroutine[Any, Any, Any]], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, fn: Callable[[Executor], Coroutine[Any, Any, Any]], loop: asyncio.AbstractEventLoop, durable: bool
+    ) -> None:
         self.fn = fn
         self.loop = loop
+        self.durable = durable
         self.future: asyncio.Future[Any] = loop.create_future()
 
 
@@ -173,6 +176,7 @@ class _Writer:
     def __init__(self, path: str, synchronous: str = "full") -> None:
         self._path = path
         self._synchronous = synchronous
+        self._level = synchronous.upper()
         self._jobs: queue.SimpleQueue[Callable[[], None] | _TxJob | None] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -234,6 +238,13 @@ class _Writer:
                 break
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
+            # With synchronous=full, a group that moves money is fsynced at commit; a group of
+            # only non-durable jobs (holds placed before forwarding) is not, and reaches the disk
+            # with the next durable commit.
+            level = "FULL" if self._synchronous == "full" and any(job.durable for job in group) else "NORMAL"
+            if level != self._level:
+                sync.execute(f"PRAGMA synchronous={level}", ())
+                self._level = level
             sync.execute("BEGIN IMMEDIATE", ())
             for job in group:
                 sync.execute("SAVEPOINT job", ())
@@ -280,8 +291,8 @@ class _Writer:
         # A caller that is cancelled must not abort a transaction half-way: the job runs to the end.
         return await asyncio.shield(future)
 
-    async def transact(self, fn: Callable[[Executor], Coroutine[Any, Any, T]]) -> T:
-        job = _TxJob(fn, asyncio.get_running_loop())
+    async def transact(self, fn: Callable[[Executor], Coroutine[Any, Any, T]], durable: bool = True) -> T:
+        job = _TxJob(fn, asyncio.get_running_loop(), durable)
         self._jobs.put(job)
         # A caller that is cancelled must not abort a transaction half-way: the job runs to the end.
         result: T = await asyncio.shield(job.future)
@@ -313,6 +324,9 @@ class _Writer:
                     continue
                 try:
                     if op == "begin":
+                        if self._level != self._synchronous.upper():
+                            sync.execute(f"PRAGMA synchronous={self._synchronous.upper()}", ())
+                            self._level = self._synchronous.upper()
                         sync.execute("BEGIN IMMEDIATE", ())
                         began = True
                         result: Any = None
@@ -432,9 +446,9 @@ class SqliteDatabase:
             await r.open()
         return db
 
-    async def write(self, fn: Callable[[Executor], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Executor], Awaitable[T]], *, durable: bool = True) -> T:
         """Run ``fn(tx)`` as one transaction on the writer thread (one hand-off in, one out)."""
-        return await self._writer.transact(fn)  # type: ignore[arg-type]
+        return await self._writer.transact(fn, durable)  # type: ignore[arg-type]
 
     async def execute(self, sql: str, *args: Any) -> int:
         async def one(tx: Executor) -> int:
