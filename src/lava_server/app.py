@@ -38,6 +38,10 @@ def build_app(svc: Services) -> web.Application:
     ):
         app.router.add_routes(table)
     gateway_routes.setup(app, svc)
+    if svc.settings.demo_provider:
+        from . import demo_provider
+
+        demo_provider.mount(app)
     checkout_web.setup(app, svc)
     return app
 

@@ -6,6 +6,7 @@ Secrets are stored hashed, so the demo's plaintext credentials are kept in
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from typing import Any
@@ -64,8 +65,25 @@ async def seed_demo(svc: Services) -> dict[str, Any]:
     return seeded
 
 
-def describe(seeded: dict[str, Any], url: str) -> str:
+def forward_token(seeded: dict[str, Any]) -> str:
+    payload = {
+        "secret_key": seeded["secret_key"],
+        "connection_secret": seeded["connection_secret"],
+        "product_secret": seeded["product_secret"],
+    }
+    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def describe(seeded: dict[str, Any], url: str, *, demo_provider: bool = False) -> str:
     api = url.rstrip("/") + "/v1/"
+    body = '{"model":"gpt-4o-mini","max_tokens":60,"messages":[{"role":"user","content":"Hello!"}]}'
+    provider_note = (
+        "api.openai.com is served by the BUILT-IN DEMO PROVIDER (no OpenAI key is configured): calls\n"
+        "are metered and charged for real, the replies are canned. To reach OpenAI instead:\n"
+        "  lava provider-keys set --provider openai --key sk-...   (then restart)"
+        if demo_provider
+        else "Calls go to the real providers with the keys you configured."
+    )
     return f"""
 Lava demo is ready (test mode). Credentials are saved in the data dir as {DEMO_FILE}.
 
@@ -74,7 +92,15 @@ Lava demo is ready (test mode). Credentials are saved in the data dir as {DEMO_F
   connection secret  {seeded["connection_secret"]}
   product secret     {seeded["product_secret"]}
 
-Check the balance with curl:
+Make a billed AI call through the gateway:
+
+  curl -si '{api}forward?u=https://api.openai.com/v1/chat/completions' \\
+       -H 'Authorization: Bearer {forward_token(seeded)}' \\
+       -H 'Content-Type: application/json' -d '{body}'
+
+{provider_note}
+
+The response carries x-lava-request-id, x-lava-request-cost and x-lava-balance. Check the balance:
 
   curl -s {api}connections/{seeded["connection_id"]} \\
        -H 'Authorization: Bearer {seeded["secret_key"]}'
@@ -83,11 +109,14 @@ Fund a wallet through the hosted checkout (test card 4242 4242 4242 4242, code 0
 
   {url.rstrip("/")}/demo/checkout
 
-Or with the Python SDK:
+Or with the Python SDK (and the official openai SDK):
 
   from lava import Lava
+  from openai import OpenAI
   lava = Lava("{seeded["secret_key"]}", base_url="{api}")
-  print(lava.connections.retrieve("{seeded["connection_id"]}").wallet.balance)
   token = lava.generate_forward_token(connection_secret="{seeded["connection_secret"]}",
                                       product_secret="{seeded["product_secret"]}")
+  client = OpenAI(api_key=token, base_url=lava.base_url_for("openai"))
+  print(client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "Hello!"}}]))
+  print(lava.connections.retrieve("{seeded["connection_id"]}").wallet.balance)
 """

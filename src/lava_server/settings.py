@@ -68,6 +68,7 @@ class Settings:
     checkout_session_ttl_s: int = 1800
     auth_cache_ttl_s: float = 5.0
     prices_file: Path | None = None  # operator price overrides (LAVA_PRICES_FILE)
+    demo_provider: bool = False  # serve api.openai.com from the built-in demo provider (lava serve --demo)
     sqlite_synchronous: str = "full"  # LAVA_SQLITE_SYNCHRONOUS: full (durable across power loss) | normal
     limits: Limits = field(default_factory=Limits)
     checkout: CheckoutSettings = field(default_factory=CheckoutSettings)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -131,11 +132,32 @@ def test_console_script_and_serve_demo(tmp_path: Path) -> None:
 
         with Lava(demo["secret_key"], base_url=f"{announced['listening']}/v1/") as lava_client:
             assert str(lava_client.connections.retrieve(demo["connection_id"]).wallet.balance) == "10.0000000000"
+            # A billed call works at once: with no OpenAI key, the demo serves api.openai.com itself.
+            assert announced["demo_provider"] is True
+            from openai import OpenAI
+
+            token = lava_client.generate_forward_token(
+                connection_secret=demo["connection_secret"], product_secret=demo["product_secret"]
+            )
+            client = OpenAI(api_key=token, base_url=lava_client.base_url_for("openai"), max_retries=0)
+            raw = client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", max_tokens=50, messages=[{"role": "user", "content": "Hello!"}]
+            )
+            assert "demo provider" in raw.parse().choices[0].message.content
+            cost = raw.headers["x-lava-request-cost"]
+            assert cost != "0.0000000000"
+            record = lava_client.requests.retrieve(raw.headers["x-lava-request-id"])
+            assert record.status == "completed"
+            assert record.model_usage.output_tokens > 0
+            balance = lava_client.connections.retrieve(demo["connection_id"]).wallet.balance
+            assert str(balance) == raw.headers["x-lava-balance"]
+            assert balance == Decimal("10") - Decimal(cost)
     finally:
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
     stderr = proc.stderr.read()  # type: ignore[union-attr]
     assert "curl -s" in stderr and demo["secret_key"] in stderr
+    assert "BUILT-IN DEMO PROVIDER" in stderr
     # a second --demo start reuses the same demo credentials
     assert json.loads((tmp_path / "demo.json").read_text())["secret_key"] == demo["secret_key"]

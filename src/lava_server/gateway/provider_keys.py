@@ -7,6 +7,8 @@ mode; if there is none the call is refused (never forwarded without credentials)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..auth.cache import TtlCache
 from ..auth.keyring import Keyring
 from ..clock import now_us
@@ -15,10 +17,18 @@ from ..store import Database
 
 
 class ProviderKeyStore:
-    def __init__(self, db: Database, keyring: Keyring, ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keyring: Keyring,
+        ttl_s: float = 30.0,
+        fallback: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        """``fallback``: keys to use when none is stored (only the demo's built-in provider)."""
         self._db = db
         self._keyring = keyring
         self._cache: TtlCache[tuple[str, str], str] = TtlCache(ttl_s, max_entries=1024)
+        self._fallback = dict(fallback or {})
 
     async def get(self, provider: str, mode: Mode) -> str | None:
         cached = self._cache.get((provider, mode))
@@ -27,7 +37,7 @@ class ProviderKeyStore:
         row = await self._db.fetchone(
             "SELECT key_enc FROM provider_keys WHERE provider = $1 AND mode = $2", provider, mode
         )
-        value = self._keyring.decrypt(row["key_enc"]) if row else ""
+        value = self._keyring.decrypt(row["key_enc"]) if row else self._fallback.get((provider, mode), "")
         self._cache.put((provider, mode), value)
         return value or None
 

@@ -19,6 +19,7 @@ from .tokens import ForwardAuthenticator
 from .upstream import make_session
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("lava_gateway", Gateway)
+DEMO_KEY = "lava-demo-provider"  # the built-in demo provider accepts any key
 
 
 def setup(app: web.Application, svc: Services) -> None:
@@ -30,7 +31,9 @@ def setup(app: web.Application, svc: Services) -> None:
         gateway = Gateway(
             settings=settings,
             auth=svc.forward_auth,
-            provider_keys=ProviderKeyStore(svc.db, svc.keyring),
+            provider_keys=ProviderKeyStore(
+                svc.db, svc.keyring, fallback={("openai", "test"): DEMO_KEY} if settings.demo_provider else None
+            ),
             billing=BillingService(svc, LivePrices(settings.prices_file)),
             session=make_session(settings.limits, trusted),
             drains=asyncio.Semaphore(settings.limits.max_concurrent_drains),
