@@ -181,3 +181,27 @@ async def requests_reprice(svc: Services, args: argparse.Namespace) -> dict[str,
     from .billing.repricing import reprice_request
 
     return await reprice_request(svc, args.request_id)
+
+
+async def checkout_settings(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .clock import now_us
+    from .store.checkout_state import AmountSettings, set_amount_settings
+
+    key = await _merchant(svc, args.secret_key)
+    presets = tuple(parse_amount(p.strip()) for p in args.presets.split(",") if p.strip())
+    low, high = parse_amount(args.min), parse_amount(args.max)
+    if not presets or len(presets) > 6:
+        raise AdminError("give 1 to 6 preset amounts")
+    if not 0 < low <= high:
+        raise AdminError("need 0 < min <= max")
+    if any(not low <= p <= high for p in presets):
+        raise AdminError("every preset must lie between min and max")
+    settings = AmountSettings(presets, low, high)
+    async with svc.db.transaction() as tx:
+        await set_amount_settings(tx, key.merchant_id, key.mode, settings, now_us())
+    return {
+        "mode": key.mode,
+        "presets": [to_wire(p) for p in presets],
+        "min": to_wire(low),
+        "max": to_wire(high),
+    }

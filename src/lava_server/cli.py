@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     prs.add_argument("--cache-write-mtok")
     prs.add_argument("--prices-file", help="defaults to LAVA_PRICES_FILE or <data dir>/prices.json")
 
+    chk = sub.add_parser("checkout").add_subparsers(dest="action", required=True)
+    cks = chk.add_parser("settings", help="set the amounts the hosted checkout offers (presets, minimum, maximum)")
+    _common(cks)
+    cks.add_argument("--secret-key", required=True)
+    cks.add_argument("--presets", required=True, metavar="AMOUNT[,AMOUNT...]", help="e.g. 10,25,50")
+    cks.add_argument("--min", required=True, metavar="AMOUNT")
+    cks.add_argument("--max", required=True, metavar="AMOUNT")
+
     reqs = sub.add_parser("requests").add_subparsers(dest="action", required=True)
     rr = reqs.add_parser("reprice", help="recompute a request's charge from its recorded prices and usage")
     _common(rr)
@@ -153,6 +161,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         ("ledger", "check"): admin.ledger_check,
         ("provider-keys", "set"): admin.provider_keys_set,
         ("prices", "set"): admin.prices_set,
+        ("checkout", "settings"): admin.checkout_settings,
         ("requests", "reprice"): admin.requests_reprice,
         ("provider-keys", "list"): admin.provider_keys_list,
     }

@@ -161,3 +161,36 @@ def test_console_script_and_serve_demo(tmp_path: Path) -> None:
     assert "BUILT-IN DEMO PROVIDER" in stderr
     # a second --demo start reuses the same demo credentials
     assert json.loads((tmp_path / "demo.json").read_text())["secret_key"] == demo["secret_key"]
+
+
+def test_checkout_amount_settings(lava_server: LiveServer, merchant: dict[str, str]) -> None:
+    from lava_server.checkout.payments import amount_settings
+
+    out = lava_server.cli(
+        "checkout",
+        "settings",
+        "--secret-key",
+        merchant["secret_key"],
+        "--presets",
+        "20,40",
+        "--min",
+        "10",
+        "--max",
+        "80",
+    )
+    assert out == {
+        "mode": "test",
+        "presets": ["20.0000000000", "40.0000000000"],
+        "min": "10.0000000000",
+        "max": "80.0000000000",
+    }
+    key = lava_server.call(lava_server.services.keys.resolve(merchant["secret_key"]))
+    stored = lava_server.call(amount_settings(lava_server.services, key.merchant_id, key.mode))
+    assert stored.presets == (20 * 10**10, 40 * 10**10)
+    assert (stored.min_amount, stored.max_amount) == (10 * 10**10, 80 * 10**10)
+    for args, message in (
+        (["--presets", "5", "--min", "10", "--max", "80"], "between min and max"),
+        (["--presets", "20", "--min", "90", "--max", "80"], "min <= max"),
+        (["--presets", "x", "--min", "1", "--max", "2"], "decimal string"),
+    ):
+        assert message in lava_server.cli_error("checkout", "settings", "--secret-key", merchant["secret_key"], *args)
