@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..store import Database
+from ..store import Database, Executor
 from .accounts import wallet_account
 
 
@@ -27,7 +27,15 @@ class CheckReport:
 
 
 async def check(db: Database) -> CheckReport:
-    """Verify every ledger invariant listed in the module docstring."""
+    """Verify every ledger invariant listed in the module docstring, on one consistent snapshot
+    (PostgreSQL: a REPEATABLE READ transaction; SQLite: the single writer, so no write interleaves)."""
+    async with db.transaction() as tx:
+        if db.backend == "postgres":
+            await tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return await _check(tx)
+
+
+async def _check(db: Executor) -> CheckReport:
     problems: list[str] = []
     accounts = await db.fetchall("SELECT id, kind, mode, balance, held FROM ledger_accounts")
     sums = await db.fetchall(
@@ -54,7 +62,7 @@ async def check(db: Database) -> CheckReport:
     return CheckReport(not problems, len(accounts), transfers, problems, totals)
 
 
-async def _check_holds_and_floors(db: Database, accounts: list[dict[str, object]]) -> list[str]:
+async def _check_holds_and_floors(db: Executor, accounts: list[dict[str, object]]) -> list[str]:
     from .product_config import ProductConfig
 
     problems: list[str] = []
@@ -82,7 +90,7 @@ async def _check_holds_and_floors(db: Database, accounts: list[dict[str, object]
     return problems
 
 
-async def _check_request_transfers(db: Database) -> list[str]:
+async def _check_request_transfers(db: Executor) -> list[str]:
     rows = await db.fetchall(
         "SELECT r.id, r.total_wallet_cost,"
         " COALESCE((SELECT SUM(t.amount) FROM ledger_transfers t"
