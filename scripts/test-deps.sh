@@ -2,7 +2,7 @@
 # Install and start what the test suite needs beyond Python packages:
 #   - PostgreSQL (apt) and a throwaway server on 127.0.0.1 (store tests run on both backends)
 #   - Chromium (apt) for the checkout page tests
-#   - the npm packages of the compatibility tests (official Lava Node SDK, checkout hook)
+#   - Node.js/npm (apt, when missing) and the npm packages of the compatibility tests
 # Writes ./.test-env with the environment the tests read. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need_apt=()
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test-deps: installing ${need_apt[*]} with apt-get" >&2
   $SUDO apt-get update -qq
