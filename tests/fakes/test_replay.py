@@ -15,7 +15,12 @@ from tests.fakes import load_manifest, make_replay_app, serve_app
 from tests.fakes.replay import default_samples_dir, split_body
 
 SAMPLES = default_samples_dir()
-pytestmark = pytest.mark.skipif(not (SAMPLES / "manifest.jsonl").exists(), reason="provider samples missing")
+
+
+def test_the_recorded_samples_are_present() -> None:
+    """Without the corpus the tests below would have nothing to check: that is a failure, not a skip."""
+    assert (SAMPLES / "manifest.jsonl").exists(), f"provider samples missing at {SAMPLES}"
+
 
 HANDFUL = [
     "openai/chat_completions/test_run_stream_sync_streams_real_model__i1",  # SSE + [DONE]

@@ -10,9 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import aiohttp
@@ -20,25 +18,22 @@ import orjson
 from aiohttp import web
 
 from ..billing.fees import UnitCounts
-from ..billing.service import BillingService, ForwardPlan, Outcome, Reservation, SubCallUsage
+from ..billing.service import BillingService, Outcome, Reservation
 from ..errors import ApiError
 from ..money import to_wire
 from ..settings import Settings
 from ..store import Database
 from ..store.requests import merchant_has_response
 from .dialects import Dialect, select_dialect
-from .estimate import estimate_prompt_tokens, requested_max_output
 from .metadata import collect_metadata
+from .outcome import build_plan, failure_outcome, json_body, outcome_of
 from .provider_keys import ProviderKeyStore
 from .relay import CLIENT_GONE, relay_stream, write_to_client
 from .targets import Target, resolve_target
 from .tokens import ForwardAuth, ForwardAuthenticator, extract_token
 from .upstream import UpstreamBlocked, client_response_headers, upstream_request_headers
-from .usage import Metered, Usage
 
 log = logging.getLogger("lava.gateway")
-JSON_TYPES = ("application/json", "text/json")
-MILLISECOND = Decimal("0.001")  # records keep seconds to the millisecond; charges use the same value
 
 
 @dataclass
@@ -52,50 +47,6 @@ class Gateway:
     db: Database
 
 
-def _json_body(body: bytes, content_type: str) -> dict[str, Any] | None:
-    if not body or not (content_type.startswith(JSON_TYPES) or body[:1] == b"{"):
-        return None
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _units(usage: Usage) -> UnitCounts:
-    return UnitCounts(
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cached_input_tokens=usage.cached_input_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cache_write_1h_tokens=usage.cache_write_1h_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-        input_characters=usage.input_characters,
-        output_characters=usage.output_characters,
-        input_seconds=usage.input_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
-        output_seconds=usage.output_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
-    )
-
-
-def _outcome(metered: Metered, *, estimate: UnitCounts | None = None) -> Outcome:
-    reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
-    if metered.pending:  # accepted, not yet done: billed when a poll returns the finished response
-        return Outcome(UnitCounts(), reported, metered.model, metered.response_id, pending=True)
-    if metered.usage is not None:
-        subs = tuple(SubCallUsage(c.model, _units(c.usage)) for c in metered.sub_calls if c.model)
-        return Outcome(_units(metered.usage), reported, metered.model, metered.response_id, sub_calls=subs)
-    assert estimate is not None
-    return Outcome(estimate, reported, metered.model, metered.response_id, estimated=True)
-
-
-def _failure_outcome(metered: Metered) -> Outcome | None:
-    """What an errored call still tells us (for the record only; errors are never charged)."""
-    if metered.reported is None and metered.model is None and metered.response_id is None:
-        return None
-    reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
-    return Outcome(UnitCounts(), reported, metered.model, metered.response_id)
-
-
 @dataclass
 class Call:
     """One forward call in flight."""
@@ -106,35 +57,6 @@ class Call:
     res: Reservation
     strip: bool = False
     stream: bool = False
-
-
-def build_plan(
-    target: Target,
-    auth: ForwardAuth,
-    dialect: Dialect | None,
-    method: str,
-    body_json: Mapping[str, Any] | None,
-    metadata: dict[str, str] | None = None,
-) -> ForwardPlan:
-    """What billing needs to know about a call before it is forwarded (also used by quotes)."""
-    return ForwardPlan(
-        merchant=auth.merchant,
-        connection_id=auth.connection_id,
-        wallet_id=auth.wallet_id,
-        product_id=auth.product_id,
-        product=auth.product,
-        provider=target.provider.slug,
-        pricing_id=target.provider.pricing_id,
-        managed=auth.provider_key is None,
-        model=dialect.request_model(target.path, body_json) if dialect else None,
-        endpoint=f"{method.upper()} {target.url}",
-        metadata=metadata or {},
-        prompt_tokens_estimate=estimate_prompt_tokens(body_json),
-        max_output_tokens=requested_max_output(body_json),
-        connection_created_at=auth.connection_created_at,
-        billable=dialect is not None and dialect.billable,
-        refetchable_response=dialect is not None and dialect.name.startswith("openai.responses"),
-    )
 
 
 def _error_response(err: ApiError, request_id: str | None) -> web.Response:
@@ -195,7 +117,7 @@ class ForwardHandler:
                 body = await request.read()
         except TimeoutError:
             raise ApiError(408, "request_timeout", "the request body did not arrive in time") from None
-        body_json = _json_body(body, request.content_type)
+        body_json = json_body(body, request.content_type)
         dialect = select_dialect(target.provider, request.method, target.path)
         if dialect is None and not _passthrough_allowed(request.method, target.path, managed=auth.provider_key is None):
             raise ApiError(
@@ -307,17 +229,17 @@ class ForwardHandler:
         elif not (200 <= upstream.status < 300):
             metered = dialect.meter_body(upstream.status, ctype, body, call.body_json, provider)
             await self.gw.billing.fail(
-                res, metered.error or f"upstream status {upstream.status}", _failure_outcome(metered)
+                res, metered.error or f"upstream status {upstream.status}", failure_outcome(metered)
             )
         elif not dialect.billable:
             await self.gw.billing.settle(res, Outcome(UnitCounts(), None, res.plan.model, None))
         else:
             metered = dialect.meter_body(upstream.status, ctype, body, call.body_json, provider)
             if metered.error:
-                await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
+                await self.gw.billing.fail(res, metered.error, failure_outcome(metered))
             else:
                 estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate)
-                await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+                await self.gw.billing.settle(res, outcome_of(metered, estimate=estimate))
         out_headers["x-lava-request-cost"] = to_wire(res.record.total_request_cost)
         if res.balance_after is not None:
             out_headers["x-lava-balance"] = to_wire(res.balance_after)
@@ -393,10 +315,10 @@ class ForwardHandler:
         else:
             metered = dialect.meter_body(upstream.status, ctype, bytes(buf), call.body_json, call.target.provider)
             if metered.error:
-                await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
+                await self.gw.billing.fail(res, metered.error, failure_outcome(metered))
             else:
                 estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate)
-                await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+                await self.gw.billing.settle(res, outcome_of(metered, estimate=estimate))
             if not client_gone:
                 try:
                     async with asyncio.timeout(limits.client_write_timeout_s):
@@ -428,19 +350,19 @@ class ForwardHandler:
         )
         metered = result.metered
         if result.transport_error is not None:
-            await self.gw.billing.fail(res, result.transport_error, _failure_outcome(metered))
+            await self.gw.billing.fail(res, result.transport_error, failure_outcome(metered))
             _abort(request)
         elif result.cut is not None and metered.error is None:
             # We stopped reading (limits): what was relayed is charged, from the provider's usage
             # if it came, else an estimate.
             estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate, output_tokens=result.events)
-            await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+            await self.gw.billing.settle(res, outcome_of(metered, estimate=estimate))
             _abort(request)
         elif metered.error is not None:
-            await self.gw.billing.fail(res, metered.error, _failure_outcome(metered))
+            await self.gw.billing.fail(res, metered.error, failure_outcome(metered))
         else:
             estimate = UnitCounts(input_tokens=res.plan.prompt_tokens_estimate, output_tokens=result.events)
-            await self.gw.billing.settle(res, _outcome(metered, estimate=estimate))
+            await self.gw.billing.settle(res, outcome_of(metered, estimate=estimate))
         if not result.client_gone and result.transport_error is None and result.cut is None:
             try:
                 async with asyncio.timeout(self.gw.settings.limits.client_write_timeout_s):

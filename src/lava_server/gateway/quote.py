@@ -22,7 +22,7 @@ from ..errors import invalid_request
 from ..money import to_wire
 from ..settings import Settings
 from .dialects import select_dialect
-from .proxy import build_plan
+from .outcome import build_plan
 from .targets import resolve_target
 from .tokens import ForwardAuthenticator, extract_token, parse_token_object
 

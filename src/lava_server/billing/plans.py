@@ -1,0 +1,81 @@
+"""What the gateway tells billing about a call, and what billing hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store.merchants import MerchantKey
+from ..store.requests import RequestRecord
+from .charges import Charges
+from .fees import UnitCounts
+from .pricing import ModelPrices
+from .product_config import ProductConfig
+
+DEFAULT_PRODUCT = ProductConfig()  # "default pricing" for a connection without a product: no fee
+
+
+@dataclass(frozen=True)
+class ForwardPlan:
+    """What the gateway knows before it forwards a call."""
+
+    merchant: MerchantKey
+    connection_id: str | None
+    wallet_id: str | None
+    product_id: str | None
+    product: ProductConfig | None
+    provider: str
+    pricing_id: str | None
+    managed: bool
+    model: str | None
+    endpoint: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    prompt_tokens_estimate: int = 0
+    max_output_tokens: int | None = None
+    connection_created_at: int | None = None
+    billable: bool = True
+    refetchable_response: bool = False  # the provider stores the response and lets it be fetched again
+
+    @property
+    def config(self) -> ProductConfig | None:
+        if self.connection_id is None:
+            return None
+        return self.product or DEFAULT_PRODUCT
+
+
+@dataclass
+class Reservation:
+    plan: ForwardPlan
+    record: RequestRecord
+    prices: ModelPrices | None = None
+    hold_units: int = 0
+    balance_after: int | None = None
+    finished: bool = False  # settled or failed, committed
+
+
+@dataclass(frozen=True)
+class SubCallUsage:
+    """A separately priced model call inside one response (Anthropic's advisor iterations)."""
+
+    model: str
+    usage: UnitCounts
+
+
+@dataclass(frozen=True)
+class Outcome:
+    usage: UnitCounts
+    provider_usage: dict[str, Any] | None
+    model: str | None
+    response_id: str | None
+    estimated: bool = False
+    pending: bool = False  # accepted by the provider, not yet done (background mode)
+    sub_calls: tuple[SubCallUsage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Quote:
+    hold_units: int
+    worst_case: Charges
+    prices: ModelPrices | None
+    input_tokens: int
+    output_tokens: int

@@ -1,0 +1,94 @@
+"""Between the gateway and billing: the plan of a call before it is forwarded, and the outcome
+billing settles once a dialect has metered the response."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import orjson
+
+from ..billing.fees import UnitCounts
+from ..billing.service import ForwardPlan, Outcome, SubCallUsage
+from .dialects import Dialect
+from .estimate import estimate_prompt_tokens, requested_max_output
+from .targets import Target
+from .tokens import ForwardAuth
+from .usage import Metered, Usage
+
+JSON_TYPES = ("application/json", "text/json")
+MILLISECOND = Decimal("0.001")  # records keep seconds to the millisecond; charges use the same value
+
+
+def json_body(body: bytes, content_type: str) -> dict[str, Any] | None:
+    if not body or not (content_type.startswith(JSON_TYPES) or body[:1] == b"{"):
+        return None
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def units_of(usage: Usage) -> UnitCounts:
+    return UnitCounts(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        input_characters=usage.input_characters,
+        output_characters=usage.output_characters,
+        input_seconds=usage.input_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
+        output_seconds=usage.output_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
+    )
+
+
+def outcome_of(metered: Metered, *, estimate: UnitCounts | None = None) -> Outcome:
+    reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
+    if metered.pending:  # accepted, not yet done: billed when a poll returns the finished response
+        return Outcome(UnitCounts(), reported, metered.model, metered.response_id, pending=True)
+    if metered.usage is not None:
+        subs = tuple(SubCallUsage(c.model, units_of(c.usage)) for c in metered.sub_calls if c.model)
+        return Outcome(units_of(metered.usage), reported, metered.model, metered.response_id, sub_calls=subs)
+    assert estimate is not None
+    return Outcome(estimate, reported, metered.model, metered.response_id, estimated=True)
+
+
+def failure_outcome(metered: Metered) -> Outcome | None:
+    """What an errored call still tells us (for the record only; errors are never charged)."""
+    if metered.reported is None and metered.model is None and metered.response_id is None:
+        return None
+    reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
+    return Outcome(UnitCounts(), reported, metered.model, metered.response_id)
+
+
+def build_plan(
+    target: Target,
+    auth: ForwardAuth,
+    dialect: Dialect | None,
+    method: str,
+    body_json: Mapping[str, Any] | None,
+    metadata: dict[str, str] | None = None,
+) -> ForwardPlan:
+    """What billing needs to know about a call before it is forwarded (also used by quotes)."""
+    return ForwardPlan(
+        merchant=auth.merchant,
+        connection_id=auth.connection_id,
+        wallet_id=auth.wallet_id,
+        product_id=auth.product_id,
+        product=auth.product,
+        provider=target.provider.slug,
+        pricing_id=target.provider.pricing_id,
+        managed=auth.provider_key is None,
+        model=dialect.request_model(target.path, body_json) if dialect else None,
+        endpoint=f"{method.upper()} {target.url}",
+        metadata=metadata or {},
+        prompt_tokens_estimate=estimate_prompt_tokens(body_json),
+        max_output_tokens=requested_max_output(body_json),
+        connection_created_at=auth.connection_created_at,
+        billable=dialect is not None and dialect.billable,
+        refetchable_response=dialect is not None and dialect.name.startswith("openai.responses"),
+    )

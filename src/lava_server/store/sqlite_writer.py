@@ -1,0 +1,378 @@
+"""The SQLite writer: one thread, one write connection, group commit.
+
+See ``sqlite.py`` for how the embedded store uses it. Statements run here inline; results go
+back to the caller's event loop with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from .base import Executor, Row, StoreError, UniqueViolation
+
+T = TypeVar("T")
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str) -> str:
+    """``$1`` → ``?1``: SQLite's numbered parameters keep the same positions."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+SYNCHRONOUS_MODES = ("full", "normal")
+
+
+def _connect(path: str, synchronous: str = "full") -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL (default): an acknowledged commit (a charge, a checkout credit) survives an OS crash
+    # or power loss, not only a process crash; group commit amortises the extra fsync. NORMAL
+    # survives process crashes only, and is faster (docs/benchmarks.md).
+    assert synchronous in SYNCHRONOUS_MODES, synchronous
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+CHECKPOINT_INTERVAL_S = 1.0
+
+
+def _wrap(exc: sqlite3.Error) -> StoreError:
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+        return UniqueViolation(str(exc))
+    return StoreError(str(exc))
+
+
+class _Sync:
+    """Statement helpers on one connection, called from the thread that owns it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, args: tuple[Any, ...]) -> int:
+        try:
+            return self.conn.execute(translate(sql), args).rowcount
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
+
+    def fetchall(self, sql: str, args: tuple[Any, ...]) -> list[Row]:
+        try:
+            return [dict(r) for r in self.conn.execute(translate(sql), args).fetchall()]
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
+
+    def fetchone(self, sql: str, args: tuple[Any, ...]) -> Row | None:
+        try:
+            row = self.conn.execute(translate(sql), args).fetchone()
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
+        return dict(row) if row is not None else None
+
+
+class _InlineTx:
+    """The executor a ``write`` job sees: statements run right here, on the writer thread."""
+
+    def __init__(self, sync: _Sync) -> None:
+        self._s = sync
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return self._s.execute(sql, args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        return self._s.fetchall(sql, args)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        return self._s.fetchone(sql, args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = self._s.fetchone(sql, args)
+        return None if row is None else next(iter(row.values()))
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller went away; the work itself has completed
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _reply(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], result: Any, error: BaseException | None
+) -> None:
+    """Hand a result back to the caller's loop; a loop that has closed meanwhile is ignored
+    (it must never take the writer thread down with it)."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, error)
+    except RuntimeError:
+        pass
+
+
+def _drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never really suspends (it only awaits an inline tx) to completion."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    coro.close()
+    raise StoreError("a write() transaction awaited something other than its tx")
+
+
+SESSION_IDLE_TIMEOUT_S = 60.0
+
+
+class _TxJob:
+    """A ``write()`` transaction waiting for the writer: run inside a group commit."""
+
+    __slots__ = ("durable", "fn", "future", "loop")
+
+    def __init__(
+        self, fn: Callable[[Executor], Coroutine[Any, Any, Any]], loop: asyncio.AbstractEventLoop, durable: bool
+    ) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.durable = durable
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+
+MAX_GROUP = 64  # write() transactions committed together at most
+
+
+class _Writer:
+    """One thread, one write connection, a queue of jobs run strictly one after another.
+
+    ``write()`` transactions that queue up while the writer is busy are **group-committed**: one
+    SQLite transaction, each job inside its own savepoint (a job that fails rolls back alone),
+    one COMMIT, and only then are their results delivered — nobody hears "done" before the
+    commit. Other jobs are plain functions. Between jobs, WAL checkpoints run on a timer.
+    """
+
+    def __init__(self, path: str, synchronous: str = "full") -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._level = synchronous.upper()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | _TxJob | None] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="lava-sqlite-writer", daemon=True)
+        self.sync: _Sync | None = None
+
+    def _main(self) -> None:
+        try:
+            sync = _Sync(_connect(self._path, self._synchronous))
+            # Checkpoints run on a timer between transactions instead of inside the commit that
+            # crosses the threshold (which made every commit pay for it while readers were active).
+            sync.conn.execute("PRAGMA wal_autocheckpoint=0")
+        except BaseException as exc:  # reported to open()
+            self._error = exc
+            self._ready.set()
+            return
+        self.sync = sync
+        self._ready.set()
+        next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL_S
+        while True:
+            try:
+                job = self._jobs.get(timeout=CHECKPOINT_INTERVAL_S)
+            except queue.Empty:
+                job = _idle
+            if job is None:  # stop()
+                break
+            if isinstance(job, _TxJob):
+                pending = self._group(sync, job)
+                if pending is None:
+                    break
+                if pending is not _idle:
+                    pending()  # a non-transaction job that arrived behind the group
+            else:
+                job()
+            if time.monotonic() >= next_checkpoint:
+                next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL_S
+                try:
+                    sync.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:  # a busy checkpoint is simply retried next time
+                    pass
+        sync.conn.close()
+
+    def _group(self, sync: _Sync, first: _TxJob) -> Callable[[], None] | None:
+        """Run ``first`` and every transaction queued behind it as one group commit.
+
+        Returns the next non-transaction job taken off the queue (``_idle`` if none, ``None`` for stop).
+        """
+        group = [first]
+        follower: Callable[[], None] | None = _idle
+        while len(group) < MAX_GROUP:
+            try:
+                nxt = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(nxt, _TxJob):
+                group.append(nxt)
+            else:
+                follower = nxt
+                break
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            # With synchronous=full, a group that moves money is fsynced at commit; a group of
+            # only non-durable jobs (holds placed before forwarding) is not, and reaches the disk
+            # with the next durable commit.
+            level = "FULL" if self._synchronous == "full" and any(job.durable for job in group) else "NORMAL"
+            if level != self._level:
+                sync.execute(f"PRAGMA synchronous={level}", ())
+                self._level = level
+            sync.execute("BEGIN IMMEDIATE", ())
+            for job in group:
+                sync.execute("SAVEPOINT job", ())
+                try:
+                    result = _drive(job.fn(_InlineTx(sync)))
+                except BaseException as exc:
+                    sync.execute("ROLLBACK TO job", ())
+                    sync.execute("RELEASE job", ())
+                    outcomes.append((None, exc))
+                else:
+                    sync.execute("RELEASE job", ())
+                    outcomes.append((result, None))
+            sync.execute("COMMIT", ())
+        except BaseException as exc:  # the group could not commit: nothing in it happened
+            if sync.conn.in_transaction:
+                sync.conn.rollback()
+            outcomes = [(None, exc)] * len(group)
+        for job, (result, error) in zip(group, outcomes, strict=True):
+            _reply(job.loop, job.future, result, error)
+        return follower
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise StoreError(f"cannot open {self._path}: {self._error}") from self._error
+
+    async def call(self, work: Callable[[_Sync], T]) -> T:
+        """Run ``work(sync)`` on the writer thread and await its result."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        sync = self.sync
+        assert sync is not None, "writer not started"
+
+        def job() -> None:
+            try:
+                result = work(sync)
+            except BaseException as exc:
+                _reply(loop, future, None, exc)
+            else:
+                _reply(loop, future, result, None)
+
+        self._jobs.put(job)
+        # A caller that is cancelled must not abort a transaction half-way: the job runs to the end.
+        return await asyncio.shield(future)
+
+    async def transact(self, fn: Callable[[Executor], Coroutine[Any, Any, T]], durable: bool = True) -> T:
+        job = _TxJob(fn, asyncio.get_running_loop(), durable)
+        self._jobs.put(job)
+        # A caller that is cancelled must not abort a transaction half-way: the job runs to the end.
+        result: T = await asyncio.shield(job.future)
+        return result
+
+    def open_session(self, loop: asyncio.AbstractEventLoop) -> queue.SimpleQueue[Any]:
+        """Hand the writer to one caller-driven transaction until it commits or rolls back."""
+        inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+        def session() -> None:
+            sync = self.sync
+            assert sync is not None
+            began = False
+            expired = False
+            while True:
+                try:
+                    op, payload, future = inbox.get(timeout=SESSION_IDLE_TIMEOUT_S)
+                except queue.Empty:  # the caller went quiet mid-transaction: never hold the writer forever
+                    if began and not expired:
+                        sync.conn.rollback()
+                    if expired:
+                        return
+                    expired = True
+                    continue
+                if expired:  # answer late operations instead of leaving the caller waiting
+                    _reply(loop, future, None, StoreError("the transaction expired: it was idle too long"))
+                    if op in ("commit", "rollback"):
+                        return
+                    continue
+                try:
+                    if op == "begin":
+                        if self._level != self._synchronous.upper():
+                            sync.execute(f"PRAGMA synchronous={self._synchronous.upper()}", ())
+                            self._level = self._synchronous.upper()
+                        sync.execute("BEGIN IMMEDIATE", ())
+                        began = True
+                        result: Any = None
+                    elif op in ("commit", "rollback"):
+                        if began:
+                            sync.execute(op.upper(), ())
+                        result = None
+                    else:
+                        sql, args = payload
+                        result = getattr(sync, op)(sql, args)
+                except BaseException as exc:
+                    if op in ("commit", "rollback") and began and sync.conn.in_transaction:
+                        sync.conn.rollback()
+                    _reply(loop, future, None, exc)
+                    if op in ("commit", "rollback"):
+                        return
+                    continue
+                _reply(loop, future, result, None)
+                if op in ("commit", "rollback"):
+                    return
+
+        self._jobs.put(session)
+        return inbox
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join(timeout=10)
+
+
+def _idle() -> None:
+    """Nothing to do; the loop only wakes up to run due checkpoints."""
+
+
+class _SessionTx:
+    """The executor a ``transaction()`` body sees: each statement is a round trip to the writer."""
+
+    def __init__(self, inbox: queue.SimpleQueue[Any]) -> None:
+        self._inbox = inbox
+
+    async def _send(self, op: str, payload: Any = None) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inbox.put((op, payload, future))
+        try:
+            async with asyncio.timeout(3 * SESSION_IDLE_TIMEOUT_S):
+                return await future
+        except TimeoutError:
+            raise StoreError("the database writer did not answer") from None
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return int(await self._send("execute", (sql, args)))
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        rows: list[Row] = await self._send("fetchall", (sql, args))
+        return rows
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        row: Row | None = await self._send("fetchone", (sql, args))
+        return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchone(sql, *args)
+        return None if row is None else next(iter(row.values()))
