@@ -63,12 +63,12 @@ def checkout_session(rec: CheckoutSessionRecord, keyring: Keyring, base: str) ->
     return body
 
 
-def _seconds(ms: int) -> int | float:
-    # Counts are JSON numbers. Whole seconds render as integers; otherwise a decimal
-    # with millisecond precision, produced exactly from the integer milliseconds.
+def _seconds(ms: int) -> int | orjson.Fragment:
+    # Counts are JSON numbers. Whole seconds render as integers; otherwise an exact decimal
+    # number with millisecond precision, written from the integer milliseconds (no float).
     if ms % 1000 == 0:
         return ms // 1000
-    return float(Decimal(ms) / 1000)
+    return orjson.Fragment(format(Decimal(ms) / 1000, "f"))
 
 
 def _zero_fee() -> dict[str, Any]:
