@@ -6,11 +6,12 @@ import logging
 
 from aiohttp import web
 
-from .api import checkout_sessions, connections, health, openapi, requests, usage
+from .api import checkout_sessions, connections, health, openapi, requests, usage, webhooks
 from .api.deps import SERVICES
 from .api.middleware import api_version_middleware, error_middleware, header_limits_middleware
 from .checkout import web as checkout_web
 from .context import Services, open_services
+from .events import delivery as webhook_delivery
 from .gateway import routes as gateway_routes
 from .settings import Settings
 
@@ -35,8 +36,10 @@ def build_app(svc: Services) -> web.Application:
         connections.routes,
         requests.routes,
         usage.routes,
+        webhooks.routes,
     ):
         app.router.add_routes(table)
+    webhook_delivery.setup(app, svc.db, svc.keyring, svc.ids, svc.settings.webhooks)
     gateway_routes.setup(app, svc)
     if svc.settings.demo_provider:
         from . import demo_provider

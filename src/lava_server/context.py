@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from .auth.keyring import Keyring, load_master_key
 from .auth.merchant_keys import KeyAuthenticator
 from .billing.ledger import Ledger
+from .events.endpoints import Webhooks
 from .gateway.tokens import ForwardAuthenticator
 from .ids import IdFactory
 from .settings import Settings
 from .store import Database, open_database
 from .store.migrate import migrate
+from .store.outbox import Outbox, OutboxPolicy
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Services:
     ledger: Ledger
     keys: KeyAuthenticator
     forward_auth: ForwardAuthenticator
+    outbox: Outbox
+    webhooks: Webhooks
 
     def forward_auth_changed(self, connection_id: str | None = None) -> None:
         """A secret or connection changed: drop cached authentication so it is re-read."""
@@ -44,12 +48,23 @@ async def open_services(settings: Settings, *, run_migrations: bool = True) -> S
         raise
     ids = IdFactory()
     keys = KeyAuthenticator(db, keyring, settings.auth_cache_ttl_s)
+    hooks = settings.webhooks
+    outbox = Outbox(
+        ids,
+        OutboxPolicy(
+            max_attempts=hooks.max_attempts,
+            coalesce_us=int(hooks.coalesce_s * 1_000_000),
+            credits_low_units=hooks.credits_low_units,
+        ),
+    )
     return Services(
         settings=settings,
         db=db,
         keyring=keyring,
         ids=ids,
-        ledger=Ledger(db, ids),
+        ledger=Ledger(db, ids, outbox),
         keys=keys,
         forward_auth=ForwardAuthenticator(db, keyring, keys, settings.auth_cache_ttl_s),
+        outbox=outbox,
+        webhooks=Webhooks(db, keyring, ids, hooks),
     )

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .checkout.config import CheckoutSettings
+from .events.config import WebhookSettings
 
 DEFAULT_DATA_DIR = Path(".lava")
 
@@ -72,6 +73,7 @@ class Settings:
     sqlite_synchronous: str = "full"  # LAVA_SQLITE_SYNCHRONOUS: full (durable across power loss) | normal
     limits: Limits = field(default_factory=Limits)
     checkout: CheckoutSettings = field(default_factory=CheckoutSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -116,6 +118,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         service_charge_rate=Decimal(env.get("LAVA_SERVICE_CHARGE_RATE", "0.019")),
         checkout_session_ttl_s=int(env.get("LAVA_CHECKOUT_SESSION_TTL", "1800")),
         checkout=CheckoutSettings.from_env(env),
+        webhooks=WebhookSettings.from_env(env),
         sqlite_synchronous=env.get("LAVA_SQLITE_SYNCHRONOUS", "full").strip().lower(),
         prices_file=Path(env["LAVA_PRICES_FILE"]) if env.get("LAVA_PRICES_FILE") else data_dir / "prices.json",
     )

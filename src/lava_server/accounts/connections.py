@@ -10,6 +10,7 @@ from ..ids import CONNECTION, CONNECTION_SECRET, WALLET, new_secret
 from ..store import Executor
 from ..store import connections as repo
 from ..store.merchants import MerchantKey
+from ..store.outbox import Event
 
 
 @dataclass(frozen=True)
@@ -50,4 +51,5 @@ async def create_connection(
         reference_id=reference_id,
         created_at=at,
     )
+    await svc.outbox.add(tx, Event("customer.created", key.merchant_id, key.mode, connection_id))
     return NewConnection(connection_id, secret, wallet.id)

@@ -8,6 +8,7 @@ from ..clock import now_us
 from ..errors import not_found
 from ..ids import CONNECTION
 from ..store import connections as repo
+from ..store.outbox import Event
 from . import render
 from .deps import merchant, services
 from .jsonio import json_response
@@ -49,7 +50,10 @@ async def delete(request: web.Request) -> web.Response:
     svc = services(request)
     connection_id = request.match_info["connection_id"]
     async with svc.db.transaction() as tx:
+        before = await repo.get_connection(tx, key.merchant_id, key.mode, connection_id)
         found = await repo.soft_delete_connection(tx, key.merchant_id, key.mode, connection_id, now_us())
+        if found and before is not None and before.deleted_at is None:
+            await svc.outbox.add(tx, Event("customer.deleted", key.merchant_id, key.mode, connection_id))
     if not found:
         raise not_found("connection")
     svc.forward_auth_changed(connection_id)

@@ -32,6 +32,7 @@ from typing import Literal
 from ..clock import now_us
 from ..ids import TRANSFER, IdFactory, Mode
 from ..store import Database, Executor
+from ..store.outbox import Outbox
 from .accounts import merchant_revenue_account, system_account, wallet_account
 
 FundingSource = Literal["external_funding", "granted_credit"]
@@ -120,9 +121,10 @@ async def ensure_accounts(tx: Executor, accounts: list[tuple[str, str, Mode, str
 
 
 class Ledger:
-    def __init__(self, db: Database, ids: IdFactory) -> None:
+    def __init__(self, db: Database, ids: IdFactory, outbox: Outbox | None = None) -> None:
         self._db = db
         self._ids = ids
+        self.outbox = outbox  # balance changes write their webhook events in the same transaction
 
     async def open_wallet_account(self, tx: Executor, wallet_id: str, mode: Mode) -> None:
         await ensure_account(tx, wallet_account(wallet_id), "wallet", mode, wallet_id)
@@ -218,7 +220,7 @@ class Ledger:
         src = system_account(source, mode)
         await ensure_account(tx, src, source, mode, None)
         await ensure_account(tx, wallet_account(wallet_id), "wallet", mode, wallet_id)
-        return await self.transfer(
+        transfer = await self.transfer(
             tx,
             key=key,
             debit=src,
@@ -227,6 +229,10 @@ class Ledger:
             kind=source,
             reason=reason,
         )
+        if transfer.created and self.outbox is not None:
+            after = (await self.balance(wallet_account(wallet_id), tx)).balance
+            await self.outbox.wallet_changed(tx, wallet_id, after - amount, after, usage=False)
+        return transfer
 
     async def balance(self, account_id: str, tx: Executor | None = None) -> Balance:
         ex: Executor = tx if tx is not None else self._db
@@ -368,6 +374,8 @@ async def post_charge(
             await move(revenue, part.credit, from_merchant, part.name, "merchant")
         merchant_paid += from_merchant
     await apply_deltas(tx, deltas)
+    if wallet_paid and ledger.outbox is not None:
+        await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - wallet_paid, usage=True)
     return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - wallet_paid, current.held))
 
 

@@ -14,13 +14,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..accounts.connections import create_connection
-from ..clock import now_us
+from ..clock import now_us, to_iso
 from ..context import Services
 from ..money import UNITS_PER_USD, to_wire
 from ..store import checkout_sessions as sessions_repo
 from ..store import checkout_state as state
 from ..store.checkout_sessions import CheckoutSessionRecord
 from ..store.merchants import MerchantKey
+from ..store.outbox import Event
 from .processors import ProcessorRegistry
 from .processors.base import Card, CardRejected, PaymentEvent, PaymentProcessor, ProcessorUnavailable
 
@@ -179,6 +180,17 @@ async def complete_payment(
             return None
         await state.set_processor_payment_id(tx, p.id, processor_payment_id, at)
         won = await state.mark_payment_succeeded(tx, p.id, at)
+        session = await sessions_repo.get_checkout_session(tx, p.merchant_id, p.mode, p.session_id)
+        assert session is not None
+        completing = won and session.completed_at is None
+        connection_id = session.connection_id
+        if completing and connection_id is None:
+            # The customer exists before the credit, so its balance event reaches it too.
+            wallet = await state.get_wallet(tx, p.wallet_id)
+            assert wallet is not None
+            key = MerchantKey("checkout", p.merchant_id, "", p.mode)
+            made = await create_connection(svc, key, reference_id=session.reference_id, wallet=wallet, tx=tx)
+            connection_id = made.connection_id
         if won:
             await svc.ledger.credit_wallet(
                 p.wallet_id,
@@ -189,18 +201,19 @@ async def complete_payment(
                 reason=f"checkout payment {p.id}",
                 tx=tx,
             )
-        session = await sessions_repo.get_checkout_session(tx, p.merchant_id, p.mode, p.session_id)
-        assert session is not None
-        if session.completed_at is not None or not won:
+        if not completing:
             return session.connection_id
-        connection_id = session.connection_id
-        if connection_id is None:
-            wallet = await state.get_wallet(tx, p.wallet_id)
-            assert wallet is not None
-            key = MerchantKey("checkout", p.merchant_id, "", p.mode)
-            made = await create_connection(svc, key, reference_id=session.reference_id, wallet=wallet, tx=tx)
-            connection_id = made.connection_id
+        assert connection_id is not None
         await sessions_repo.mark_completed(tx, session.id, connection_id, at)
+        detail = {
+            "checkout_session": {
+                "checkout_session_id": session.id,
+                "checkout_mode": session.checkout_mode,
+                "amount": to_wire(p.amount),
+                "completed_at": to_iso(at),
+            }
+        }
+        await svc.outbox.add(tx, Event("checkout.session.completed", p.merchant_id, p.mode, connection_id, detail))
         return connection_id
 
 

@@ -33,7 +33,9 @@ def available() -> list[Migration]:
             found.append(Migration(int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
     found.sort(key=lambda mig: mig.version)
     versions = [mig.version for mig in found]
-    assert versions == list(range(1, len(found) + 1)), f"migration numbers must be contiguous: {versions}"
+    # Numbers are handed out per change set ahead of time, so a checkout may lack some; they must
+    # still be unique and are applied in order.
+    assert len(set(versions)) == len(versions), f"migration numbers must be unique: {versions}"
     return found
 
 
