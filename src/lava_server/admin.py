@@ -205,3 +205,46 @@ async def checkout_settings(svc: Services, args: argparse.Namespace) -> dict[str
         "min": to_wire(low),
         "max": to_wire(high),
     }
+
+
+async def webhooks_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .events.endpoints import render
+    from .store.webhook_endpoints import list_endpoints
+
+    key = await _merchant(svc, args.secret_key)
+    records, _ = await list_endpoints(svc.db, key.merchant_id, key.mode, cursor=None, limit=100)
+    return {"webhooks": [render(r) for r in records]}
+
+
+async def webhooks_attempts(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .events.endpoints import render_attempt
+    from .store.webhook_deliveries import list_attempts
+
+    key = await _merchant(svc, args.secret_key)
+    records, more = await list_attempts(
+        svc.db,
+        key.merchant_id,
+        key.mode,
+        endpoint_id=args.webhook_id,
+        event_id=args.event_id,
+        cursor=None,
+        limit=args.limit,
+    )
+    return {"attempts": [render_attempt(r) for r in records], "has_more": more}
+
+
+async def webhooks_redeliver(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    from .errors import ApiError
+    from .store.webhook_deliveries import event_owner
+
+    owner = await event_owner(svc.db, args.event_id)
+    if owner is None:
+        raise AdminError(f"event {args.event_id} not found")
+    if args.secret_key:
+        key = await _merchant(svc, args.secret_key)
+    else:  # the operator may redeliver any event: act as its merchant
+        key = MerchantKey("operator", owner[0], "", owner[1])
+    try:
+        return await svc.webhooks.redeliver(key, args.event_id)
+    except ApiError as exc:
+        raise AdminError(exc.message) from exc

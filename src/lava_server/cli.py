@@ -114,6 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
     _common(rr)
     rr.add_argument("request_id")
 
+    hooks = sub.add_parser("webhooks", help="webhook endpoints, delivery attempts, redelivery").add_subparsers(
+        dest="action", required=True
+    )
+    whl = hooks.add_parser("list", help="list a merchant's webhook endpoints")
+    _common(whl)
+    whl.add_argument("--secret-key", required=True)
+    wha = hooks.add_parser("attempts", help="delivery attempts, newest first (status, latency, response excerpt)")
+    _common(wha)
+    wha.add_argument("--secret-key", required=True)
+    wha.add_argument("--webhook-id", help="only this endpoint's attempts")
+    wha.add_argument("--event-id", help="only this event's attempts")
+    wha.add_argument("--limit", type=int, choices=range(1, 101), default=20, metavar="1..100")
+    whr = hooks.add_parser("redeliver", help="send one event again, now, to every live endpoint")
+    _common(whr)
+    whr.add_argument("event_id")
+    whr.add_argument("--secret-key", help="check the event belongs to this merchant (operators may omit it)")
+
     ledger = sub.add_parser("ledger").add_subparsers(dest="action", required=True)
     lc = ledger.add_parser("check", help="verify every ledger invariant")
     _common(lc)
@@ -164,6 +181,9 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         ("checkout", "settings"): admin.checkout_settings,
         ("requests", "reprice"): admin.requests_reprice,
         ("provider-keys", "list"): admin.provider_keys_list,
+        ("webhooks", "list"): admin.webhooks_list,
+        ("webhooks", "attempts"): admin.webhooks_attempts,
+        ("webhooks", "redeliver"): admin.webhooks_redeliver,
     }
     handler = handlers[(args.command, getattr(args, "action", None))]
     if args.command == "wallets" and not args.idempotency_key:
