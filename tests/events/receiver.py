@@ -29,14 +29,14 @@ def verify(
     body: bytes, signature: str | None, secret: str, *, tolerance_s: float = 300, now: float | None = None
 ) -> Any:
     """The receiver's side of the scheme: hex HMAC-SHA256 of the raw body keyed with the secret,
-    compared in constant time; then the envelope's ``sent_at`` must be within ``tolerance_s``."""
+    compared in constant time; then the envelope's signed ``created_at`` must be within ``tolerance_s``."""
     if not signature:
         raise VerificationError("no signature header")
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature):
         raise VerificationError("signature mismatch")
     event = json.loads(body)
-    sent = datetime.fromisoformat(event["sent_at"].replace("Z", "+00:00")).timestamp()
+    sent = datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp()
     if abs((time.time() if now is None else now) - sent) > tolerance_s:
         raise VerificationError("outside the tolerance")
     return event

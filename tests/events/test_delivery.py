@@ -42,7 +42,7 @@ def test_events_are_signed_per_spec_and_stale_replays_rejected(hook_server: Live
     assert set(by_type) == {"customer.created", "customer.wallet.balance.updated"}
     for got in by_type.values():
         event = verify(got.body, got.headers.get("X-Webhook-Signature"), hook["webhook_secret"])
-        assert set(event) == {"id", "event", "created_at", "sent_at", "data"}
+        assert set(event) == {"id", "event", "created_at", "occurred_at", "data"}
         assert event["id"].startswith("evt_test_") and got.headers["X-Webhook-Id"] == event["id"]
         assert got.headers["Content-Type"] == "application/json"
         data = event["data"]
@@ -75,7 +75,8 @@ def test_failing_receiver_gets_the_event_acknowledged_exactly_once(hook_server: 
     ids = {r.event["id"] for r in receiver.received}
     assert len(ids) == 1, "every attempt carries the same event id"
     bodies = [r.event for r in receiver.received]
-    assert all(b["data"] == bodies[0]["data"] and b["created_at"] == bodies[0]["created_at"] for b in bodies)
+    assert all(b["data"] == bodies[0]["data"] and b["occurred_at"] == bodies[0]["occurred_at"] for b in bodies)
+    assert len({b["created_at"] for b in bodies}) == 3, "each attempt is signed fresh"
     assert bodies[0]["data"]["customer_id"] == con["connection_id"]
     (event_id,) = ids
 

@@ -46,10 +46,10 @@ def test_exempt_hosts_only_by_exact_name() -> None:
 
 
 def test_signature_is_hex_hmac_sha256_of_the_raw_body() -> None:
-    body = signing.envelope(event_id="evt_1", event_type="customer.created", created_at_us=0, sent_at_us=1, data={})
+    body = signing.envelope(event_id="evt_1", event_type="customer.created", occurred_at_us=1, created_at_us=0, data={})
     assert body == (
         b'{"id":"evt_1","event":"customer.created","created_at":"1970-01-01T00:00:00Z",'
-        b'"sent_at":"1970-01-01T00:00:00.000Z","data":{}}'
+        b'"occurred_at":"1970-01-01T00:00:00.000Z","data":{}}'
     )
     secret = signing.new_secret()
     assert secret.startswith("whsec_") and len(secret) > 40

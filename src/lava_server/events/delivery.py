@@ -111,8 +111,8 @@ class DeliveryWorker:
         body = signing.envelope(
             event_id=c.event_id,
             event_type=c.type,
-            created_at_us=c.created_at,
-            sent_at_us=started,
+            occurred_at_us=c.created_at,
+            created_at_us=started,
             data=orjson.loads(data),
         )
         clock = time.monotonic()
