@@ -74,6 +74,7 @@ def test_settings_from_env() -> None:
         {"LAVA_WEBHOOK_TIMEOUT": "soon"},
         {"LAVA_WEBHOOK_WORKER": "maybe"},
         {"LAVA_WEBHOOK_CREDITS_LOW": "-1"},
+        {"LAVA_WEBHOOK_LEASE": "5", "LAVA_WEBHOOK_TIMEOUT": "10"},
     ):
         with pytest.raises(ValueError, match="LAVA_WEBHOOK_"):
             WebhookSettings.from_env(env)

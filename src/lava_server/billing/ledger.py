@@ -374,8 +374,9 @@ async def post_charge(
             await move(revenue, part.credit, from_merchant, part.name, "merchant")
         merchant_paid += from_merchant
     await apply_deltas(tx, deltas)
-    if wallet_paid and ledger.outbox is not None:
-        await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - wallet_paid, usage=True)
+    moved = -deltas.get(wallet, 0)  # what this call took from the wallet (0 when replayed)
+    if moved and ledger.outbox is not None:
+        await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - moved, usage=True)
     return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - wallet_paid, current.held))
 
 

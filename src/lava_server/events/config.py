@@ -74,7 +74,7 @@ class WebhookSettings:
         worker = env.get("LAVA_WEBHOOK_WORKER", "1").strip().lower()
         if worker not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
             raise ValueError(f"LAVA_WEBHOOK_WORKER must be 1 or 0, got {worker!r}")
-        return cls(
+        built = cls(
             allowed_hosts=hosts,
             retry_schedule_s=_schedule(env),
             timeout_s=_seconds(env, "LAVA_WEBHOOK_TIMEOUT", 10.0, minimum=0.1),
@@ -85,3 +85,6 @@ class WebhookSettings:
             credits_low_units=_amount(low) if low else UNITS_PER_USD,
             worker=worker in ("1", "true", "yes", "on"),
         )
+        if built.lease_s <= built.timeout_s:
+            raise ValueError("LAVA_WEBHOOK_LEASE must be longer than LAVA_WEBHOOK_TIMEOUT (one worker per attempt)")
+        return built

@@ -205,10 +205,12 @@ async def event_owner(ex: Executor, event_id: str) -> tuple[str, Mode] | None:
 
 async def schedule_redelivery(tx: Executor, event_id: str, *, at: int) -> int:
     """Send ``event_id`` once more, now, to every live endpoint of its merchant (whatever its
-    deliveries' state). Returns how many deliveries were scheduled."""
+    deliveries' state, except one being attempted right now: that attempt stands). Returns how
+    many deliveries were scheduled."""
     return await tx.execute(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, max_attempts = attempts + 1,"
-        " lease_owner = NULL, lease_until = NULL WHERE event_id = $2 AND endpoint_id IN"
+        " lease_owner = NULL, lease_until = NULL WHERE event_id = $2"
+        " AND (lease_until IS NULL OR lease_until < $1) AND endpoint_id IN"
         " (SELECT id FROM webhook_endpoints WHERE deleted_at IS NULL AND disabled_at IS NULL)",
         at,
         event_id,
