@@ -69,3 +69,35 @@ async def _scenario(database_url: str, data_dir: Path) -> None:
 
 def test_outbox_shares_the_transaction(database_url: str, tmp_path: Path) -> None:
     asyncio.run(_scenario(database_url, tmp_path))
+
+
+async def _prune(database_url: str, data_dir: Path) -> None:
+    from dataclasses import replace
+
+    from lava_server.clock import now_us
+    from lava_server.events.delivery import DeliveryWorker
+    from lava_server.store import webhook_deliveries as deliveries
+
+    svc = await open_services(from_env({}, database_url=database_url, data_dir=str(data_dir)))
+    try:
+        key = await svc.keys.resolve((await create_merchant(svc, "prune", "test")).secret_key)
+        assert key is not None
+        await svc.webhooks.create(key, {"name": "a", "url": "https://93.184.216.34/a"})
+        done, pending = await create_connection(svc, key), await create_connection(svc, key)
+        await svc.db.execute(
+            "UPDATE webhook_deliveries SET status = 'delivered' WHERE event_id IN"
+            " (SELECT id FROM webhook_events WHERE customer_id = $1)",
+            done.connection_id,
+        )
+        worker = DeliveryWorker(svc.db, svc.keyring, svc.ids, replace(svc.settings.webhooks, retention_s=0.0))
+        assert await worker.prune() == 1
+        left = await svc.db.fetchall("SELECT customer_id FROM webhook_events WHERE merchant_id = $1", key.merchant_id)
+        assert [r["customer_id"] for r in left] == [pending.connection_id], "pending events are kept"
+        async with svc.db.transaction() as tx:
+            assert await deliveries.prune(tx, before=now_us(), limit=10) == 0
+    finally:
+        await svc.close()
+
+
+def test_prune_keeps_pending_events(database_url: str, tmp_path: Path) -> None:
+    asyncio.run(_prune(database_url, tmp_path))

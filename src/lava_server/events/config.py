@@ -61,6 +61,7 @@ class WebhookSettings:
     disable_after_s: float = 3 * 86400.0  # an endpoint failing this long is disabled
     coalesce_s: float = 30.0  # usage-driven balance events: one per customer per window
     credits_low_units: int = UNITS_PER_USD
+    retention_s: float = 30 * 86400.0  # finished events (and their attempts) are kept this long
     worker: bool = True  # run the delivery worker inside `lava serve`
 
     @property
@@ -82,6 +83,7 @@ class WebhookSettings:
             lease_s=_seconds(env, "LAVA_WEBHOOK_LEASE", 60.0, minimum=1.0),
             disable_after_s=_seconds(env, "LAVA_WEBHOOK_DISABLE_AFTER", 3 * 86400.0, minimum=1.0),
             coalesce_s=_seconds(env, "LAVA_WEBHOOK_COALESCE", 30.0),
+            retention_s=_seconds(env, "LAVA_WEBHOOK_RETENTION", 30 * 86400.0, minimum=3600.0),
             credits_low_units=_amount(low) if low else UNITS_PER_USD,
             worker=worker in ("1", "true", "yes", "on"),
         )

@@ -37,6 +37,8 @@ from .safety import UnsafeTarget, check_target
 log = logging.getLogger("lava.webhooks")
 ATTEMPT = "wha"
 USER_AGENT = "Lava-Webhooks/1"
+PRUNE_EVERY_S = 3600.0
+PRUNE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class DeliveryWorker:
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._pruned_at = 0.0  # monotonic time of the last prune
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -178,9 +181,23 @@ class DeliveryWorker:
         ok = 200 <= status < 300
         return SendResult(ok, status, None if ok else f"HTTP {status}", excerpt)
 
+    async def prune(self) -> int:
+        """Delete finished events older than the retention period; returns how many."""
+        before = now_us() - int(self.settings.retention_s * 1_000_000)
+        total = 0
+        while True:
+            async with self._db.transaction() as tx:
+                gone = await deliveries.prune(tx, before=before, limit=PRUNE_BATCH)
+            total += gone
+            if gone < PRUNE_BATCH:
+                return total
+
     async def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+                    self._pruned_at = time.monotonic()
+                    await self.prune()
                 done = await self.run_once()
             except Exception:
                 log.exception("webhook worker batch failed")

@@ -215,3 +215,21 @@ async def schedule_redelivery(tx: Executor, event_id: str, *, at: int) -> int:
         at,
         event_id,
     )
+
+
+async def prune(tx: Executor, *, before: int, limit: int) -> int:
+    """Delete up to ``limit`` events created before ``before`` (µs) with nothing pending, with
+    their deliveries and attempts. Returns how many events went."""
+    rows = await tx.fetchall(
+        "SELECT w.id FROM webhook_events w WHERE w.created_at < $1 AND NOT EXISTS"
+        " (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = w.id AND d.status = 'pending') LIMIT $2",
+        before,
+        limit,
+    )
+    ids = [r["id"] for r in rows]
+    if not ids:
+        return 0
+    marks = ", ".join(f"${i + 1}" for i in range(len(ids)))
+    await tx.execute(f"DELETE FROM webhook_attempts WHERE event_id IN ({marks})", *ids)
+    await tx.execute(f"DELETE FROM webhook_deliveries WHERE event_id IN ({marks})", *ids)
+    return await tx.execute(f"DELETE FROM webhook_events WHERE id IN ({marks})", *ids)
