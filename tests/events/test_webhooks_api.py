@@ -113,3 +113,8 @@ def test_bad_bodies(hook_server: LiveServer) -> None:
         assert c.post("webhooks", json={"name": "x" * 256, "url": PUBLIC}).status_code == 400
         assert c.post("webhooks", json={"name": "x", "url": 5}).status_code == 400
         assert c.get("webhooks/wh_test_nope").status_code == 404
+        wid = c.post("webhooks", json={"name": "x", "url": PUBLIC}).json()["webhook_id"]
+        r = c.patch(f"webhooks/{wid}", headers={"Content-Type": "application/json"})  # no body: nothing changes
+        assert r.status_code == 200 and r.json()["name"] == "x"
+        assert c.post("webhooks", headers={"Content-Type": "application/json"}).status_code == 400  # name needed
+        assert c.patch(f"webhooks/{wid}", content=b"[1]").json()["error"]["code"] == "invalid_request"

@@ -21,6 +21,13 @@ from .render import list_body
 routes = web.RouteTableDef()
 
 
+async def _body(request: web.Request) -> dict[str, object]:
+    """The JSON object body; no body at all counts as ``{}`` (the SDK sends none without data)."""
+    if not request.body_exists:
+        return {}
+    return await read_json_object(request, services(request).settings.limits.max_api_body_bytes)
+
+
 @routes.get("/v1/webhooks")
 async def list_webhooks(request: web.Request) -> web.Response:
     key = await merchant(request)
@@ -35,8 +42,7 @@ async def list_webhooks(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     key = await merchant(request)
     svc = services(request)
-    body = await read_json_object(request, svc.settings.limits.max_api_body_bytes)
-    return json_response(await svc.webhooks.create(key, body), status=201)
+    return json_response(await svc.webhooks.create(key, await _body(request)), status=201)
 
 
 @routes.get("/v1/webhooks/{webhook_id}")
@@ -49,8 +55,7 @@ async def retrieve(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     key = await merchant(request)
     svc = services(request)
-    body = await read_json_object(request, svc.settings.limits.max_api_body_bytes)
-    return json_response(await svc.webhooks.update(key, request.match_info["webhook_id"], body))
+    return json_response(await svc.webhooks.update(key, request.match_info["webhook_id"], await _body(request)))
 
 
 @routes.delete("/v1/webhooks/{webhook_id}")
