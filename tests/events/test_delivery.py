@@ -266,3 +266,59 @@ def test_private_target_refused_at_delivery_and_failing_endpoint_disabled(
             assert "disabled_at" not in r.json()
     finally:
         stop()
+
+
+def test_attempts_are_bounded_in_time_and_size_and_redirects_fail(tmp_path: Path) -> None:
+    import asyncio
+
+    from aiohttp import web
+
+    from tests.fakes.server import start_in_thread
+
+    def app() -> web.Application:
+        async def slow(request: web.Request) -> web.Response:
+            await asyncio.sleep(5)
+            return web.Response(text="late")
+
+        async def big(request: web.Request) -> web.Response:
+            return web.Response(body=b"x" * (2 * 1024 * 1024))
+
+        async def redirect(request: web.Request) -> web.Response:
+            raise web.HTTPFound("/big")
+
+        a = web.Application()
+        a.router.add_post("/slow", slow)
+        a.router.add_post("/big", big)
+        a.router.add_post("/redirect", redirect)
+        return a
+
+    target = start_in_thread(app)
+    server, stop = start_hook_server(tmp_path, replace(FAST, timeout_s=1.0, retry_schedule_s=(30.0,)))
+    try:
+        m = new_merchant(server)
+        hooks = {}
+        with api(server, m["secret_key"]) as c:
+            for path in ("slow", "big", "redirect"):
+                r = c.post("webhooks", json={"name": path, "url": f"{target.url}/{path}"})
+                hooks[path] = r.json()["webhook_id"]
+            connection(server, m)
+
+            def first(path: str) -> dict[str, Any]:
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    data = c.get(f"webhooks/{hooks[path]}/attempts").json()["data"]
+                    if data:
+                        return dict(data[0])
+                    time.sleep(0.1)
+                raise AssertionError(f"no attempt for {path}")
+
+            slow = first("slow")
+            assert slow["outcome"] == "failed" and slow["error"] == "timed out after 1 s"
+            assert 900 <= slow["latency_ms"] < 3000
+            big = first("big")
+            assert big["outcome"] == "delivered" and big["response_excerpt"] == "x" * 500
+            moved = first("redirect")
+            assert moved["outcome"] == "failed" and moved["status_code"] == 302 and moved["error"] == "HTTP 302"
+    finally:
+        stop()
+        target.stop()

@@ -158,10 +158,8 @@ class DeliveryWorker:
             )
 
     async def _send(self, url: str, body: bytes, secret: str, event_id: str) -> SendResult:
-        try:
-            await check_target(url, self.settings.allowed_hosts, require_resolution=True)
-        except UnsafeTarget as exc:
-            return SendResult(False, None, f"refused: {exc}", None)
+        """One bounded attempt: the URL rules (DNS included), connect, send, status and at most
+        ``max_response_bytes`` of the answer, all within ``timeout_s``."""
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
@@ -170,9 +168,12 @@ class DeliveryWorker:
         }
         try:
             async with asyncio.timeout(self.settings.timeout_s):
+                await check_target(url, self.settings.allowed_hosts, require_resolution=True)
                 async with self._client().post(url, data=body, headers=headers, allow_redirects=False) as resp:
                     raw = await resp.content.read(self.settings.max_response_bytes)
                     status = resp.status
+        except UnsafeTarget as exc:
+            return SendResult(False, None, f"refused: {exc}", None)
         except TimeoutError:
             return SendResult(False, None, f"timed out after {self.settings.timeout_s:g} s", None)
         except Exception as exc:  # connection refused, DNS, TLS, blocked address: all a failed attempt
