@@ -119,16 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     whl = hooks.add_parser("list", help="list a merchant's webhook endpoints")
     _common(whl)
-    whl.add_argument("--secret-key", required=True)
+    whl.add_argument("--secret-key", required=True, help="the merchant's secret key (its mode is listed)")
     wha = hooks.add_parser("attempts", help="delivery attempts, newest first (status, latency, response excerpt)")
     _common(wha)
-    wha.add_argument("--secret-key", required=True)
+    wha.add_argument("--secret-key", required=True, help="the merchant's secret key (its mode is listed)")
     wha.add_argument("--webhook-id", help="only this endpoint's attempts")
     wha.add_argument("--event-id", help="only this event's attempts")
-    wha.add_argument("--limit", type=int, choices=range(1, 101), default=20, metavar="1..100")
+    wha.add_argument(
+        "--limit", type=int, choices=range(1, 101), default=20, metavar="1..100", help="at most this many (newest)"
+    )
     whr = hooks.add_parser("redeliver", help="send one event again, now, to every live endpoint")
     _common(whr)
-    whr.add_argument("event_id")
+    whr.add_argument("event_id", help="the evt_… id of the event to send again")
     whr.add_argument("--secret-key", help="check the event belongs to this merchant (operators may omit it)")
 
     ledger = sub.add_parser("ledger").add_subparsers(dest="action", required=True)
