@@ -54,7 +54,8 @@ def test_whisper_duration_usage() -> None:
 def test_verbose_json_duration_fallback() -> None:
     body = b'{"text": "hi", "duration": 36.709999084472656}'
     metered = OPENAI_TRANSLATIONS.meter_body(200, JSON, body, None, OPENAI)
-    assert metered.usage is not None and metered.usage.input_seconds == Decimal("36.709999084472656")
+    # the one usage value is billed to the millisecond (half-up), the record keeps the same value
+    assert metered.usage is not None and metered.usage.input_seconds == Decimal("36.710")
 
 
 def test_gpt4o_transcribe_token_usage() -> None:
@@ -72,7 +73,8 @@ def test_gpt4o_transcribe_token_usage() -> None:
     ).encode()
     metered = OPENAI_TRANSCRIPTIONS.meter_body(200, JSON, body, None, OPENAI)
     assert metered.reported == ReportedUsage(input_tokens=14, output_tokens=45, total_tokens=59)
-    assert metered.usage == Usage(input_tokens=14, output_tokens=45)
+    # the audio part is kept: gpt-4o-transcribe prices audio input at its own (higher) rate
+    assert metered.usage == Usage(input_tokens=14, output_tokens=45, input_audio_tokens=10)
 
 
 def test_mistral_chat_style_usage_with_audio_seconds() -> None:

@@ -29,8 +29,11 @@ from ..money import to_wire
 from .fees import FeeResult, Quantity, UnitCounts, billable_units, compute_fee, compute_service_charge
 from .pricing import BaseCost
 from .product_config import Payer, ProductConfig
+from .usage import Usage
 
 __all__ = ["Charges", "UnitCounts", "compute_charges", "no_charge"]
+
+_NO_USAGE = Usage()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class Charges:
     billable_units: Quantity  # add this to the connection's cumulative counter
     wallet_units: int
     merchant_units: int
+    usage: Usage = _NO_USAGE  # the usage these charges were computed from (recorded for repricing)
 
     def __post_init__(self) -> None:
         for value in (self.service_charge_units, self.wallet_units, self.merchant_units):
@@ -107,7 +111,7 @@ def compute_charges(
     if config is None:
         if managed:
             raise ValueError("a managed-key call needs a product config; metering only is for BYOK calls")
-        return no_charge(None, managed=False, base=base)
+        return no_charge(None, managed=False, base=base, usage=units)
     quantity = billable_units(config, units, request_count)
     base_units = base.total_units if base is not None else 0
     fee = compute_fee(config, units_before=units_before, units_now=quantity, base_cost_units=base_units)
@@ -121,11 +125,15 @@ def compute_charges(
             wallet += amount
         else:
             merchant += amount
-    return Charges(base, base_payer, managed, fee, service, config.service_charge_payer, quantity, wallet, merchant)
+    return Charges(
+        base, base_payer, managed, fee, service, config.service_charge_payer, quantity, wallet, merchant, units
+    )
 
 
-def no_charge(config: ProductConfig | None, *, managed: bool, base: BaseCost | None = None) -> Charges:
-    """All-zero charges: a failed call (``base`` None), or metering only (``base`` recorded)."""
+def no_charge(
+    config: ProductConfig | None, *, managed: bool, base: BaseCost | None = None, usage: Usage | None = None
+) -> Charges:
+    """All-zero charges: a failed call (``base`` None), or metering only (``base`` and ``usage`` recorded)."""
     payer: Payer = config.base_cost_payer if config is not None and managed else "merchant"
     svc_payer: Payer = config.service_charge_payer if config is not None else "merchant"
-    return Charges(base, payer, False, FeeResult.zero(config), 0, svc_payer, 0, 0, 0)
+    return Charges(base, payer, False, FeeResult.zero(config), 0, svc_payer, 0, 0, 0, usage or Usage())

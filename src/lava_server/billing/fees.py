@@ -38,6 +38,7 @@ from typing import Any
 
 from ..money import UNITS_PER_USD, to_wire
 from .product_config import ProductConfig, RateType, Tier, TierType, TokenBasis
+from .usage import Usage
 
 Quantity = int | Decimal
 
@@ -45,51 +46,8 @@ UNIT_SIZE: MappingProxyType[TierType, int] = MappingProxyType(
     {"tokens_1m": 1_000_000, "characters_1m": 1_000_000, "minutes": 60, "requests": 1}
 )
 DEFAULT_SERVICE_CHARGE_RATE = Decimal("0.019")
-_COUNT_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "input_characters",
-    "output_characters",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class UnitCounts:
-    """What one request used, normalised (DECISIONS "Normalised usage").
-
-    The parts are subsets of the totals: ``cached_input_tokens + cache_write_tokens ≤
-    input_tokens``, ``cache_write_1h_tokens ≤ cache_write_tokens`` and ``reasoning_tokens ≤
-    output_tokens``. Inconsistent counts raise ``ValueError``: the gateway normalises first.
-    """
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    reasoning_tokens: int = 0
-    input_characters: int = 0
-    output_characters: int = 0
-    input_seconds: Decimal = Decimal(0)
-    output_seconds: Decimal = Decimal(0)
-
-    def __post_init__(self) -> None:
-        for name in _COUNT_FIELDS:
-            value = getattr(self, name)
-            if type(value) is not int or value < 0:
-                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-        for name in ("input_seconds", "output_seconds"):
-            object.__setattr__(self, name, _seconds(name, getattr(self, name)))
-        if self.cached_input_tokens + self.cache_write_tokens > self.input_tokens:
-            raise ValueError("cached_input_tokens + cache_write_tokens must not exceed input_tokens")
-        if self.cache_write_1h_tokens > self.cache_write_tokens:
-            raise ValueError("cache_write_1h_tokens must not exceed cache_write_tokens")
-        if self.reasoning_tokens > self.output_tokens:
-            raise ValueError("reasoning_tokens must not exceed output_tokens")
+UnitCounts = Usage
+"""What one request used: the one usage value (``billing.usage.Usage``), under its fee-side name."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -42,26 +42,72 @@ from genai_prices.data_units import unit_data
 from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
 
 from ..money import parse_rate, round_units
-from .fees import UnitCounts, exact_cost_units
+from .fees import exact_cost_units
+from .usage import Usage
 
 __all__ = [
     "GENAI_PRICES_VERSION",
+    "UNIT_PRICING",
     "BaseCost",
     "ModelPrices",
     "PriceSource",
     "PriceTiers",
+    "UnitPricing",
     "UnknownModelPrice",
     "base_cost",
     "reprice",
+    "unpriced_units",
 ]
 
 OVERRIDE_FIELDS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
 _REQUIRED_OVERRIDE_FIELDS = ("input_mtok", "output_mtok")
-# Price keys of units we report besides tokens. A model priced by any of them goes through the
-# catalogue's calculation; the other catalogue keys (web searches, images, …) price units we
-# never report, so they cost 0 and the exact token fast path is the same computation.
-_CATALOGUE_ONLY_KEYS = frozenset(("output_reasoning_mtok", "input_mchars", "requests_kcount"))
-_CATALOGUE_ONLY_KEYS |= {"audio_hours", "input_audio_hours", "output_audio_hours"}
+_FAST_KEYS = frozenset(("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok"))
+_IMPLICIT_KEYS = frozenset(("requests_kcount",))  # priced per call: every request counts one
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPricing:
+    """How one :class:`Usage` field is priced.
+
+    ``catalogue_keys``: the genai-prices usage keys the field is passed as. ``price_keys``: the
+    price keys that can price it, most specific first (a 1-hour cache write falls back to the
+    cache-write price, then to the input price). A field whose ``price_keys`` are all missing
+    from a model's prices is *unpriced* for that model and listed in the record.
+    """
+
+    catalogue_keys: tuple[str, ...]
+    price_keys: tuple[str, ...]
+
+
+UNIT_PRICING: Mapping[str, UnitPricing] = MappingProxyType(
+    {
+        "input_tokens": UnitPricing(("input_tokens",), ("input_mtok",)),
+        "output_tokens": UnitPricing(("output_tokens",), ("output_mtok",)),
+        "cached_input_tokens": UnitPricing(("cache_read_tokens",), ("cache_read_mtok", "input_mtok")),
+        "cache_write_tokens": UnitPricing(("cache_write_tokens",), ("cache_write_mtok", "input_mtok")),
+        "cache_write_1h_tokens": UnitPricing(
+            ("cache_write_1h_tokens",), ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok")
+        ),
+        "reasoning_tokens": UnitPricing(("output_reasoning_tokens",), ("output_reasoning_mtok", "output_mtok")),
+        "input_audio_tokens": UnitPricing(("input_audio_tokens",), ("input_audio_mtok", "input_mtok")),
+        "output_audio_tokens": UnitPricing(("output_audio_tokens",), ("output_audio_mtok", "output_mtok")),
+        "input_image_tokens": UnitPricing(("input_image_tokens",), ("input_image_mtok", "input_mtok")),
+        "output_image_tokens": UnitPricing(("output_image_tokens",), ("output_image_mtok", "output_mtok")),
+        "input_characters": UnitPricing(("input_characters",), ("input_mchars",)),
+        "output_characters": UnitPricing((), ()),  # the catalogue has no output-character unit
+        "input_seconds": UnitPricing(("input_audio_seconds",), ("input_audio_hours", "audio_hours")),
+        "output_seconds": UnitPricing(("output_audio_seconds",), ("output_audio_hours", "audio_hours")),
+        "web_search_requests": UnitPricing(("web_searches",), ("web_searches_kcount",)),
+        "file_search_requests": UnitPricing(("storage_searches",), ("storage_searches_kcount",)),
+    }
+)
+# price key → the usage fields it can price (for the fast-path test below)
+_FIELDS_OF_KEY: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        key: tuple(name for name, unit in UNIT_PRICING.items() if key in unit.price_keys)
+        for key in {key for unit in UNIT_PRICING.values() for key in unit.price_keys}
+    }
+)
 _KNOWN_PRICE_KEYS = frozenset(str(unit.get("price_key", key)) for key, unit in unit_data.items())
 _OVERRIDE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*/\S+$")
 _TOKEN_PARENTS = (
@@ -198,15 +244,17 @@ class BaseCost:
         return cls(0, 0, {}, {"source": "unpriced", "provider_id": provider_id, "model_ref": model})
 
 
-def base_cost(usage: UnitCounts, prices: ModelPrices) -> BaseCost:
+def base_cost(usage: Usage, prices: ModelPrices) -> BaseCost:
     """Price one request's usage.
 
-    Token-priced models take an exact integer fast path. Models priced by characters, audio
-    seconds, requests or separately priced reasoning are computed by the catalogue's own
-    ``ModelPrice.calc_price`` on the flat prices.
+    Every priced unit is charged (``UNIT_PRICING``). When only plain token prices apply, an
+    exact integer fast path computes the cost; otherwise (characters, audio seconds or tokens,
+    images, web or file searches, per-request prices, separately priced reasoning) the
+    catalogue's own ``ModelPrice.calc_price`` computes it on the flat prices. Both give the
+    same result where both apply.
     """
     flat = prices.effective(usage.input_tokens)
-    if not flat.keys() & _CATALOGUE_ONLY_KEYS:
+    if _fast_path(usage, flat):
         input_units, output_units = _token_cost(usage, flat)
     else:
         result = ModelPrice(**flat).calc_price(_catalogue_usage(usage))
@@ -216,12 +264,35 @@ def base_cost(usage: UnitCounts, prices: ModelPrices) -> BaseCost:
     return BaseCost(input_units, output_units, unit_prices, prices.provenance)
 
 
-def reprice(usage: UnitCounts, unit_prices: Mapping[str, str], provenance: Mapping[str, str]) -> BaseCost:
+def unpriced_units(usage: Usage, price_keys: Collection[str]) -> tuple[str, ...]:
+    """The usage fields with a non-zero count that none of ``price_keys`` prices.
+
+    Such units were metered but cost nothing; the request record states them
+    (``pricing.unpriced_units``), so an operator can add the missing price.
+    """
+    return tuple(
+        name
+        for name, unit in UNIT_PRICING.items()
+        if getattr(usage, name) and not any(key in price_keys for key in unit.price_keys)
+    )
+
+
+def _fast_path(usage: Usage, flat: Mapping[str, Decimal]) -> bool:
+    """True when every set price is a plain token price, or prices a unit this call did not use."""
+    for key in flat:
+        if key in _FAST_KEYS:
+            continue
+        if key in _IMPLICIT_KEYS or any(getattr(usage, name) for name in _FIELDS_OF_KEY.get(key, ())):
+            return False
+    return True
+
+
+def reprice(usage: Usage, unit_prices: Mapping[str, str], provenance: Mapping[str, str]) -> BaseCost:
     """Recompute a recorded base cost from its recorded flat prices."""
     return base_cost(usage, ModelPrices.from_unit_prices(unit_prices, provenance))
 
 
-def _token_cost(usage: UnitCounts, flat: Mapping[str, Decimal]) -> tuple[int, int]:
+def _token_cost(usage: Usage, flat: Mapping[str, Decimal]) -> tuple[int, int]:
     """Cached and cache-write tokens at their own price when it exists, else at the input price."""
     write_1h = usage.cache_write_1h_tokens if "cache_write_1h_mtok" in flat else 0
     write = usage.cache_write_tokens - write_1h if "cache_write_mtok" in flat else 0
@@ -241,19 +312,12 @@ def _token_cost(usage: UnitCounts, flat: Mapping[str, Decimal]) -> tuple[int, in
     return input_units, output_units
 
 
-def _catalogue_usage(usage: UnitCounts) -> _CatalogueUsage:
-    return _CatalogueUsage(
-        input_tokens=usage.input_tokens,
-        cache_read_tokens=usage.cached_input_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cache_write_1h_tokens=usage.cache_write_1h_tokens,
-        output_tokens=usage.output_tokens,
-        output_reasoning_tokens=usage.reasoning_tokens,
-        input_characters=usage.input_characters,
-        audio_seconds=usage.input_seconds + usage.output_seconds,
-        input_audio_seconds=usage.input_seconds,
-        output_audio_seconds=usage.output_seconds,
-    )
+def _catalogue_usage(usage: Usage) -> _CatalogueUsage:
+    values: dict[str, int | Decimal] = {"audio_seconds": usage.input_seconds + usage.output_seconds}
+    for name, unit in UNIT_PRICING.items():
+        for key in unit.catalogue_keys:
+            values[key] = getattr(usage, name)
+    return _CatalogueUsage(**values)
 
 
 @dataclass(slots=True)

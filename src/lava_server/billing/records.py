@@ -10,7 +10,7 @@ import orjson
 from ..store.requests import RequestRecord
 from .charges import Charges
 from .plans import Outcome, SubCallUsage
-from .pricing import BaseCost
+from .pricing import BaseCost, unpriced_units
 
 
 def _json_default(value: Any) -> Any:
@@ -24,26 +24,40 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value, default=_json_default).decode()
 
 
+_COUNT_COLUMNS = (  # request columns named like the usage field they summarise
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "input_characters",
+    "output_characters",
+)
+
+
 def apply_usage(rec: RequestRecord, outcome: Outcome, at: int) -> None:
+    """Mark ``rec`` completed with ``outcome``'s usage in its queryable columns.
+
+    The columns are a summary for listing and filtering; the whole usage value is recorded by
+    :func:`apply_charges` (``pricing_detail.usage``), which is what repricing reads.
+    """
     usage = outcome.usage
     rec.status = "completed"
     rec.model = outcome.model or rec.model
     rec.response_id = outcome.response_id
-    rec.input_tokens = usage.input_tokens
-    rec.output_tokens = usage.output_tokens
-    rec.cached_input_tokens = usage.cached_input_tokens
-    rec.cache_write_tokens = usage.cache_write_tokens
-    rec.reasoning_tokens = usage.reasoning_tokens
-    rec.input_characters = usage.input_characters
-    rec.output_characters = usage.output_characters
+    for column in _COUNT_COLUMNS:
+        setattr(rec, column, getattr(usage, column))
     rec.input_ms = int(usage.input_seconds * 1000)
     rec.output_ms = int(usage.output_seconds * 1000)
     rec.usage_estimated = 1 if outcome.estimated else 0
-    rec.provider_usage = orjson.dumps(outcome.provider_usage).decode() if outcome.provider_usage else None
+    rec.provider_usage = dumps(outcome.provider_usage) if outcome.provider_usage else None
     rec.timestamp = rec.completed_at = at
 
 
 def apply_charges(rec: RequestRecord, charges: Charges, units_before_milli: int, service_charge_rate: Decimal) -> None:
+    """Write the charges and everything needed to recompute them (``pricing_detail``): the usage
+    value they were computed from, the flat unit prices and their provenance, the service-charge
+    rate, and the metered units no price covered (``unpriced_units``)."""
     rec.input_cost = charges.input_cost_units
     rec.output_cost = charges.output_cost_units
     rec.base_cost = charges.base_cost_units
@@ -60,9 +74,12 @@ def apply_charges(rec: RequestRecord, charges: Charges, units_before_milli: int,
         Decimal(units_before_milli) / 1000 if units_before_milli % 1000 else units_before_milli // 1000
     )
     rec.fee_detail = dumps(fee)
-    detail: dict[str, Any] = {"service_charge_rate": str(service_charge_rate)}
+    detail: dict[str, Any] = {"service_charge_rate": str(service_charge_rate), "usage": charges.usage.to_json()}
     if charges.base is not None:
         detail |= {"unit_prices": dict(charges.base.unit_prices), "provenance": dict(charges.base.provenance)}
+        unpriced = unpriced_units(charges.usage, charges.base.unit_prices)
+        if unpriced:  # metered, but the model has no price for them: charged nothing, said so
+            detail["unpriced_units"] = list(unpriced)
     rec.pricing_detail = dumps(detail)
 
 
@@ -74,7 +91,7 @@ def record_sub_calls(rec: RequestRecord, sub_costs: list[tuple[SubCallUsage, Bas
     detail["sub_calls"] = [
         {
             "model": sub.model,
-            "usage": {name: getattr(sub.usage, name) for name in sub.usage.__slots__},
+            "usage": sub.usage.to_json(),
             "unit_prices": dict(cost.unit_prices),
             "provenance": dict(cost.provenance),
             "input_cost": cost.input_cost_units,

@@ -1,8 +1,9 @@
 """``lava requests reprice``: recompute a recorded charge from its recorded prices and usage.
 
-Every completed request stores the flat unit prices it used (with their provenance), the
-service-charge rate, and its connection's cumulative tier units before it. From those and
-the recorded usage the whole charge is recomputed and compared field by field.
+Every completed request stores, in ``pricing_detail``, the usage value it was charged for
+(``usage``, every unit incl. 1-hour cache writes and web searches), the flat unit prices it
+used (with their provenance), the service-charge rate, and its connection's cumulative tier
+units before it. From those the whole charge is recomputed and compared field by field.
 """
 
 from __future__ import annotations
@@ -16,22 +17,14 @@ from ..money import to_wire
 from ..store.merchants import get_product
 from ..store.requests import COLUMNS, RequestRecord
 from .charges import compute_charges
-from .fees import UnitCounts
 from .pricing import BaseCost, reprice
 from .product_config import ProductConfig
+from .usage import Usage
 
 
-async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
-    row = await svc.db.fetchone(f"SELECT {COLUMNS} FROM requests WHERE id = $1", request_id)
-    if row is None:
-        raise ValueError(f"no request {request_id}")
-    from ..store.requests import _record
-
-    rec: RequestRecord = _record(row)
-    if rec.status != "completed":
-        return {"request_id": rec.id, "status": rec.status, "matches": True, "note": "not completed: nothing charged"}
-    detail = orjson.loads(rec.pricing_detail or "{}")
-    usage = UnitCounts(
+def _usage_of_columns(rec: RequestRecord) -> Usage:
+    """Records written before ``pricing_detail.usage`` existed: the usage their columns keep."""
+    return Usage(
         input_tokens=rec.input_tokens,
         output_tokens=rec.output_tokens,
         cached_input_tokens=rec.cached_input_tokens,
@@ -42,13 +35,28 @@ async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
         input_seconds=Decimal(rec.input_ms) / 1000,
         output_seconds=Decimal(rec.output_ms) / 1000,
     )
+
+
+async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
+    """Recompute request ``request_id``'s charge from its recorded usage value and prices.
+
+    Returns ``matches`` (recorded == recomputed, field by field) with both sets of amounts as
+    wire strings. Raises ``ValueError`` for an unknown request id.
+    """
+    row = await svc.db.fetchone(f"SELECT {COLUMNS} FROM requests WHERE id = $1", request_id)
+    if row is None:
+        raise ValueError(f"no request {request_id}")
+    from ..store.requests import _record
+
+    rec: RequestRecord = _record(row)
+    if rec.status != "completed":
+        return {"request_id": rec.id, "status": rec.status, "matches": True, "note": "not completed: nothing charged"}
+    detail = orjson.loads(rec.pricing_detail or "{}")
+    usage = Usage.from_json(detail["usage"]) if "usage" in detail else _usage_of_columns(rec)
     base = reprice(usage, detail["unit_prices"], detail.get("provenance", {})) if "unit_prices" in detail else None
     if base is not None:
         for sub in detail.get("sub_calls", []):  # separately priced model calls (advisor iterations)
-            values: dict[str, Any] = {
-                k: (Decimal(str(v)) if k.endswith("_seconds") else int(v)) for k, v in sub["usage"].items()
-            }
-            sub_usage = UnitCounts(**values)
+            sub_usage = Usage.from_json(sub["usage"])
             if sub["unit_prices"]:
                 cost = reprice(sub_usage, sub["unit_prices"], sub.get("provenance", {}))
                 base = BaseCost(

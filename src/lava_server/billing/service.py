@@ -177,7 +177,7 @@ class BillingService:
             usage, base = outcome.usage, priced
             apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
-                apply_charges(rec, no_charge(None, managed=False, base=base), 0, rate)
+                apply_charges(rec, no_charge(None, managed=False, base=base, usage=usage), 0, rate)
                 if base is not None:
                     record_sub_calls(rec, sub_costs)
                 await update_request(tx, rec, only_if_status="pending")

@@ -4,7 +4,6 @@ billing settles once a dialect has metered the response."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import orjson
@@ -15,10 +14,9 @@ from .dialects import Dialect
 from .estimate import estimate_prompt_tokens, requested_max_output
 from .targets import Target
 from .tokens import ForwardAuth
-from .usage import Metered, Usage
+from .usage import Metered
 
 JSON_TYPES = ("application/json", "text/json")
-MILLISECOND = Decimal("0.001")  # records keep seconds to the millisecond; charges use the same value
 
 
 def json_body(body: bytes, content_type: str) -> dict[str, Any] | None:
@@ -31,28 +29,13 @@ def json_body(body: bytes, content_type: str) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def units_of(usage: Usage) -> UnitCounts:
-    return UnitCounts(
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cached_input_tokens=usage.cached_input_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cache_write_1h_tokens=usage.cache_write_1h_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-        input_characters=usage.input_characters,
-        output_characters=usage.output_characters,
-        input_seconds=usage.input_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
-        output_seconds=usage.output_seconds.quantize(MILLISECOND, rounding=ROUND_HALF_UP),
-    )
-
-
 def outcome_of(metered: Metered, *, estimate: UnitCounts | None = None) -> Outcome:
     reported = metered.reported.as_dict() if metered.reported and not metered.reported.is_empty() else None
     if metered.pending:  # accepted, not yet done: billed when a poll returns the finished response
         return Outcome(UnitCounts(), reported, metered.model, metered.response_id, pending=True)
     if metered.usage is not None:
-        subs = tuple(SubCallUsage(c.model, units_of(c.usage)) for c in metered.sub_calls if c.model)
-        return Outcome(units_of(metered.usage), reported, metered.model, metered.response_id, sub_calls=subs)
+        subs = tuple(SubCallUsage(c.model, c.usage) for c in metered.sub_calls if c.model)
+        return Outcome(metered.usage, reported, metered.model, metered.response_id, sub_calls=subs)
     assert estimate is not None
     return Outcome(estimate, reported, metered.model, metered.response_id, estimated=True)
 

@@ -1,29 +1,33 @@
 """What a metered call consumed: the provider's own numbers and our normalised units.
 
-Two views are kept side by side (DECISIONS "Normalised usage"):
+Two views are kept side by side (docs/billing.md "Usage"):
 
 * :class:`ReportedUsage` is the provider's usage copied without arithmetic, in the
   provider's own meaning (Anthropic ``input_tokens`` excludes cache reads, OpenAI's
-  includes them, and so on). ``None`` means "not reported".
-* :class:`Usage` is the normalised record that pricing works on. Its invariants, which
-  :func:`normalised` enforces, are::
+  includes them, and so on). ``None`` means "not reported". It is stored on the record as
+  ``provider_usage``; a number outside ``[0, MAX_COUNT]`` is stored as its decimal text and
+  named under ``out_of_range`` (docs/limits.md "Usage bounds").
+* :class:`Usage` (``billing.usage.Usage``) is the one normalised value that pricing, fees,
+  the record and repricing work on. :func:`normalised` builds it and enforces its
+  invariants.
 
-      cached_input_tokens + cache_write_tokens <= input_tokens
-      cache_write_1h_tokens <= cache_write_tokens
-      reasoning_tokens <= output_tokens
-
-  Providers occasionally report parts larger than their whole (USAGE-NOTES: an
-  OpenRouter stream with 11 reasoning tokens out of 10 completion tokens). The parts are
-  clamped so that a price computed as ``whole - parts`` can never go negative; the
-  unclamped numbers stay visible in :class:`ReportedUsage`.
+Providers occasionally report parts larger than their whole (an OpenRouter stream with 11
+reasoning tokens out of 10 completion tokens). The parts are clamped so that a price
+computed as ``whole - parts`` can never go negative; every count is clamped to
+``[0, MAX_COUNT]``. The unclamped numbers stay visible in :class:`ReportedUsage`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-__all__ = ["Metered", "ReportedUsage", "SubCall", "Usage", "normalised"]
+from ..billing.usage import MAX_COUNT, MAX_SECONDS, Usage
+
+__all__ = ["MAX_COUNT", "Metered", "ReportedUsage", "SubCall", "Usage", "normalised"]
+
+MILLISECOND = Decimal("0.001")  # seconds are billed to the millisecond (the record keeps ms)
 
 
 @dataclass(slots=True)
@@ -37,8 +41,10 @@ class ReportedUsage:
     reasoning_tokens: int | None = None
     total_tokens: int | None = None
 
-    def as_dict(self) -> dict[str, int | None]:
-        return {
+    def as_dict(self) -> dict[str, Any]:
+        """The numbers for the record. Out-of-range ones become their decimal text, named under
+        ``out_of_range`` (so the record can always be written as JSON)."""
+        values: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cached_input_tokens": self.cached_input_tokens,
@@ -46,46 +52,30 @@ class ReportedUsage:
             "reasoning_tokens": self.reasoning_tokens,
             "total_tokens": self.total_tokens,
         }
+        bad = [name for name, value in values.items() if value is not None and not 0 <= value <= MAX_COUNT]
+        for name in bad:
+            values[name] = str(values[name])
+        if bad:
+            values["out_of_range"] = bad
+        return values
 
     def is_empty(self) -> bool:
         """True when the provider reported no token count at all."""
-        return all(value is None for value in self.as_dict().values())
+        return all(
+            value is None
+            for value in (
+                self.input_tokens,
+                self.output_tokens,
+                self.cached_input_tokens,
+                self.cache_creation_input_tokens,
+                self.reasoning_tokens,
+                self.total_tokens,
+            )
+        )
 
 
-@dataclass(slots=True)
-class Usage:
-    """Normalised usage (DECISIONS "Normalised usage").
-
-    ``input_tokens`` is every billable input token (uncached + cache reads + cache writes,
-    plus Gemini's ``toolUsePromptTokenCount``); ``output_tokens`` is visible + reasoning.
-    ``cached_input_tokens``, ``cache_write_tokens`` (with its Anthropic 1-hour part) and
-    ``reasoning_tokens`` are parts of those totals, kept for pricing and display.
-    ``web_search_requests`` counts server-side searches billed per request.
-    """
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    reasoning_tokens: int = 0
-    input_characters: int = 0
-    output_characters: int = 0
-    input_seconds: Decimal = Decimal(0)
-    output_seconds: Decimal = Decimal(0)
-    web_search_requests: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    @property
-    def total_characters(self) -> int:
-        return self.input_characters + self.output_characters
-
-    @property
-    def total_seconds(self) -> Decimal:
-        return self.input_seconds + self.output_seconds
+def _count(value: int) -> int:
+    return min(max(value, 0), MAX_COUNT)
 
 
 def normalised(
@@ -96,28 +86,51 @@ def normalised(
     cache_write_tokens: int = 0,
     cache_write_1h_tokens: int = 0,
     reasoning_tokens: int = 0,
+    input_audio_tokens: int = 0,
+    output_audio_tokens: int = 0,
+    input_image_tokens: int = 0,
+    output_image_tokens: int = 0,
     input_characters: int = 0,
     output_characters: int = 0,
     input_seconds: Decimal | None = None,
+    output_seconds: Decimal | None = None,
     web_search_requests: int = 0,
+    file_search_requests: int = 0,
 ) -> Usage:
-    """Build a :class:`Usage`, clamping negative numbers and parts larger than their whole."""
-    total_in = max(input_tokens, 0)
-    total_out = max(output_tokens, 0)
-    cached = min(max(cached_input_tokens, 0), total_in)
-    write = min(max(cache_write_tokens, 0), total_in - cached)
+    """Build a :class:`Usage`, clamping counts to ``[0, MAX_COUNT]`` and parts to their whole.
+
+    Seconds are rounded half-up to the millisecond (and clamped to ``[0, MAX_SECONDS]``).
+    """
+    total_in = _count(input_tokens)
+    total_out = _count(output_tokens)
+    cached = min(_count(cached_input_tokens), total_in)
+    write = min(_count(cache_write_tokens), total_in - cached)
+    in_audio = min(_count(input_audio_tokens), total_in)
+    out_audio = min(_count(output_audio_tokens), total_out)
     return Usage(
         input_tokens=total_in,
         output_tokens=total_out,
         cached_input_tokens=cached,
         cache_write_tokens=write,
-        cache_write_1h_tokens=min(max(cache_write_1h_tokens, 0), write),
-        reasoning_tokens=min(max(reasoning_tokens, 0), total_out),
-        input_characters=max(input_characters, 0),
-        output_characters=max(output_characters, 0),
-        input_seconds=max(input_seconds, Decimal(0)) if input_seconds is not None else Decimal(0),
-        web_search_requests=max(web_search_requests, 0),
+        cache_write_1h_tokens=min(_count(cache_write_1h_tokens), write),
+        reasoning_tokens=min(_count(reasoning_tokens), total_out),
+        input_audio_tokens=in_audio,
+        output_audio_tokens=out_audio,
+        input_image_tokens=min(_count(input_image_tokens), total_in - in_audio),
+        output_image_tokens=min(_count(output_image_tokens), total_out - out_audio),
+        input_characters=_count(input_characters),
+        output_characters=_count(output_characters),
+        input_seconds=_seconds(input_seconds),
+        output_seconds=_seconds(output_seconds),
+        web_search_requests=_count(web_search_requests),
+        file_search_requests=_count(file_search_requests),
     )
+
+
+def _seconds(value: Decimal | None) -> Decimal:
+    if value is None or not value.is_finite() or value <= 0:
+        return Decimal(0)
+    return min(value, MAX_SECONDS).quantize(MILLISECOND, rounding=ROUND_HALF_UP)
 
 
 @dataclass(slots=True)

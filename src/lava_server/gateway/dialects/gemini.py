@@ -3,7 +3,10 @@
 ``usageMetadata``: ``promptTokenCount`` includes ``cachedContentTokenCount``;
 ``candidatesTokenCount`` excludes ``thoughtsTokenCount``; ``toolUsePromptTokenCount``
 (grounding, file search, URL context) is billable input outside ``promptTokenCount``. So
-normalised input = prompt + tool-use prompt, output = candidates + thoughts.
+normalised input = prompt + tool-use prompt, output = candidates + thoughts. The AUDIO and
+IMAGE entries of ``promptTokensDetails`` / ``candidatesTokensDetails`` are kept as audio and
+image parts (priced at the model's audio or image rate where it has one, e.g. image output of
+``gemini-2.5-flash-image``). Not metered: grounding requests (Google reports no count).
 
 Every stream chunk carries *cumulative* usage: the last one wins. Without ``alt=sse`` the
 stream is one JSON array served as ``application/json``; :meth:`meter_body` takes the last
@@ -87,13 +90,31 @@ def gemini_metered(obj: Any) -> Metered:
     )
     if reported.is_empty():  # e.g. Vertex Model Armor: usageMetadata holds only trafficType
         return no_usage(model, rid, error)
+    prompt_modality = _by_modality(meta.get("promptTokensDetails"))
+    output_modality = _by_modality(meta.get("candidatesTokensDetails"))
     normal = normalised(
         input_tokens=(prompt or 0) + (as_int(meta.get("toolUsePromptTokenCount")) or 0),
         output_tokens=(candidates or 0) + (thoughts or 0),
         cached_input_tokens=reported.cached_input_tokens or 0,
         reasoning_tokens=thoughts or 0,
+        input_audio_tokens=prompt_modality.get("AUDIO", 0),
+        input_image_tokens=prompt_modality.get("IMAGE", 0),
+        output_audio_tokens=output_modality.get("AUDIO", 0),
+        output_image_tokens=output_modality.get("IMAGE", 0),
     )
     return Metered(usage=normal, reported=reported, model=model, response_id=rid, error=error)
+
+
+def _by_modality(details: Any) -> dict[str, int]:
+    """``[{"modality": "AUDIO", "tokenCount": 12}, ...]`` → ``{"AUDIO": 12, ...}`` (summed per modality)."""
+    counts: dict[str, int] = {}
+    if isinstance(details, list):
+        for item in details:
+            modality = as_str(dig(item, ("modality",)))
+            count = as_int(dig(item, ("tokenCount",)))
+            if modality is not None and count is not None and count > 0:
+                counts[modality] = counts.get(modality, 0) + count
+    return counts
 
 
 def _last_with_usage(items: list[Any]) -> Any:

@@ -3,7 +3,8 @@
 Transcription usage comes in three shapes:
 
 * whisper: ``usage: {"type": "duration", "seconds": N}`` (no tokens) → ``input_seconds``;
-* gpt-4o-transcribe: ``usage: {"type": "tokens", "input_tokens", "output_tokens", ...}``;
+* gpt-4o-transcribe: ``usage: {"type": "tokens", "input_tokens", "output_tokens", ...}``, whose
+  ``input_token_details.audio_tokens`` are priced at the model's audio rate;
 * Mistral: chat-style ``prompt_tokens`` / ``completion_tokens`` plus ``prompt_audio_seconds``.
 
 A body without usage but with a ``duration`` (``verbose_json``) is metered by that duration.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,6 +35,7 @@ from ._base import (
     StreamMeter,
     as_int,
     as_str,
+    dig,
     error_metered,
     inband_error,
     is_sse_content,
@@ -72,7 +74,12 @@ def _token_usage(usage: JsonObj) -> tuple[ReportedUsage, Usage | None]:
     )
     if reported.is_empty():
         return reported, None
-    return reported, normalised(input_tokens=reported.input_tokens or 0, output_tokens=reported.output_tokens or 0)
+    return reported, normalised(
+        input_tokens=reported.input_tokens or 0,
+        output_tokens=reported.output_tokens or 0,
+        input_audio_tokens=as_int(dig(usage, ("input_token_details", "audio_tokens"))) or 0,
+        output_audio_tokens=as_int(dig(usage, ("output_token_details", "audio_tokens"))) or 0,
+    )
 
 
 def transcription_metered(obj: Any, provider: Provider) -> Metered:
@@ -96,7 +103,7 @@ def transcription_metered(obj: Any, provider: Provider) -> Metered:
         reported, normal = _token_usage(usage)
     audio = seconds(usage.get("prompt_audio_seconds"))
     if normal is not None and audio is not None:
-        normal.input_seconds = audio
+        normal = replace(normal, input_seconds=normalised(input_seconds=audio).input_seconds)
     elif normal is None and audio is not None:
         normal = normalised(input_seconds=audio)
     return Metered(normal, reported, model, None, error)
@@ -163,7 +170,7 @@ def _characters_metered(characters: int | None, tokens: Metered | None) -> Meter
     if tokens is None or tokens.usage is None:
         error = tokens.error if tokens is not None else None
         return Metered(normalised(input_characters=characters), None, None, None, error)
-    tokens.usage.input_characters = characters
+    tokens.usage = replace(tokens.usage, input_characters=normalised(input_characters=characters).input_characters)
     return tokens
 
 

@@ -88,6 +88,8 @@ def chat_usage(usage: JsonObj, quirks: ChatQuirks) -> tuple[ReportedUsage, Usage
         cached_input_tokens=reported.cached_input_tokens or 0,
         cache_write_tokens=reported.cache_creation_input_tokens or 0,
         reasoning_tokens=billable_reasoning,
+        input_audio_tokens=as_int(dig(usage, ("prompt_tokens_details", "audio_tokens"))) or 0,
+        output_audio_tokens=as_int(dig(usage, ("completion_tokens_details", "audio_tokens"))) or 0,
         web_search_requests=as_int(dig(usage, ("server_tool_use_details", "web_search_requests"))) or 0,
     )
 

@@ -4,7 +4,9 @@ Usage comes only from the final response: a non-stream body's ``usage`` (a backg
 POST returns ``status: queued`` with ``usage: null``; GET polls return it once
 ``completed``), or a stream's terminal event ``response.completed`` /
 ``response.incomplete`` / ``response.failed``. ``input_tokens`` already includes cached
-tokens and ``output_tokens`` already includes reasoning, so nothing is added.
+tokens and ``output_tokens`` already includes reasoning, so nothing is added. Server-side
+tool calls billed per call are counted from the final response's ``output`` items:
+``web_search_call`` (web searches) and ``file_search_call`` (file/storage searches).
 
 Streams: only events named (or, without an ``event:`` line, typed) as terminal,
 ``response.created`` or ``error`` are parsed.
@@ -49,6 +51,20 @@ def _failure(response: JsonObj) -> str | None:
     return inband_error(response) or "response failed"
 
 
+_PRICED_TOOL_CALLS = frozenset({"web_search_call", "file_search_call"})
+
+
+def _tool_calls(output: Any) -> dict[str, int]:
+    """Server-side tool calls billed per call, counted from the response's ``output`` items."""
+    counts: dict[str, int] = {}
+    if isinstance(output, list):
+        for item in output:
+            kind = as_str(dig(item, ("type",)))
+            if kind in _PRICED_TOOL_CALLS:
+                counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 def responses_metered(response: Any) -> Metered:
     """Meter one Response object (a non-stream body or a terminal event's ``response``)."""
     if not isinstance(response, Mapping):
@@ -71,12 +87,15 @@ def responses_metered(response: Any) -> Metered:
     )
     if reported.is_empty():
         return Metered(usage=None, reported=reported, model=model, response_id=rid, error=error)
+    tool_calls = _tool_calls(response.get("output"))
     normal = normalised(
         input_tokens=reported.input_tokens or 0,
         output_tokens=reported.output_tokens or 0,
         cached_input_tokens=reported.cached_input_tokens or 0,
         cache_write_tokens=reported.cache_creation_input_tokens or 0,
         reasoning_tokens=reported.reasoning_tokens or 0,
+        web_search_requests=tool_calls.get("web_search_call", 0),
+        file_search_requests=tool_calls.get("file_search_call", 0),
     )
     return Metered(usage=normal, reported=reported, model=model, response_id=rid, error=error)
 
