@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -321,3 +322,41 @@ def test_chat_stream_prepare_and_strip(row: dict[str, Any]) -> None:
         chunk = json.loads(event.data)
         assert chunk["choices"] == [] and chunk["usage"]
     assert len(dropped) <= 1
+
+
+# -- repricing agrees with settlement on every sample ----------------------------------
+
+
+AT_SAMPLES = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def _metered_usage_rows() -> list[dict[str, Any]]:
+    return [r for r in ROWS if r["status"] < 400 and r["billable"] and r["expected_usage"] != NULL_USAGE]
+
+
+@pytest.mark.parametrize("row", _metered_usage_rows(), ids=lambda r: r["id"])
+def test_sample_reprices_as_settled(row: dict[str, Any]) -> None:
+    """Settle each sample's usage (prices for every unit, and the catalogue's where it has the
+    model), record it as settlement does, and recompute it from the record alone."""
+    from lava_server.billing.pricing import PriceSource, base_cost
+    from lava_server.billing.repricing import recompute
+    from lava_server.billing.usage import Usage
+    from tests.billing.usage_fixtures import PERCENT, RATE, all_prices, record_of
+
+    metered = meter_row(row)
+    usage = metered.usage
+    if usage is None:  # e.g. a transcription without usage: nothing to settle
+        return
+    price_sets = [all_prices()]
+    pricing_id = provider_of(row).pricing_id
+    model = metered.model or expected_request_model(row, request_of(row))
+    catalogue = PriceSource().prices_for(pricing_id, model, AT_SAMPLES) if pricing_id and model else None
+    if catalogue is not None:
+        price_sets.append(catalogue)
+    for prices in price_sets:
+        rec = record_of(usage, prices, PERCENT)
+        detail = json.loads(rec.pricing_detail or "{}")
+        assert Usage.from_json(detail["usage"]) == usage  # every unit recorded, incl. 1-hour cache writes
+        assert rec.base_cost == base_cost(usage, prices).total_units
+        recorded, recomputed = recompute(rec, PERCENT, default_rate=RATE)
+        assert recorded == recomputed

@@ -312,8 +312,19 @@ def _token_cost(usage: Usage, flat: Mapping[str, Decimal]) -> tuple[int, int]:
     return input_units, output_units
 
 
+# Catalogue usage keys where two priced dimensions overlap (cached audio, reasoning images, …).
+# No provider we meter reports them, and ``Usage`` keeps audio and image parts uncached and
+# non-reasoning, so they are stated as zero (the catalogue refuses to guess them).
+_UNREPORTED_OVERLAPS = tuple(
+    key
+    for key, unit in unit_data.items()
+    if key.startswith(("cache_audio_", "cache_image_", "output_audio_reasoning", "output_image_reasoning"))
+)
+
+
 def _catalogue_usage(usage: Usage) -> _CatalogueUsage:
-    values: dict[str, int | Decimal] = {"audio_seconds": usage.input_seconds + usage.output_seconds}
+    values: dict[str, int | Decimal] = dict.fromkeys(_UNREPORTED_OVERLAPS, 0)
+    values["audio_seconds"] = usage.input_seconds + usage.output_seconds
     for name, unit in UNIT_PRICING.items():
         for key in unit.catalogue_keys:
             values[key] = getattr(usage, name)

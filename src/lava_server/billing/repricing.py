@@ -51,6 +51,32 @@ async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
     rec: RequestRecord = _record(row)
     if rec.status != "completed":
         return {"request_id": rec.id, "status": rec.status, "matches": True, "note": "not completed: nothing charged"}
+    config: ProductConfig | None = None
+    if rec.connection_id is not None:
+        config = ProductConfig()
+        if rec.product_id is not None:
+            product = await get_product(svc.db, rec.merchant_id, rec.mode, rec.product_id)
+            if product is not None:
+                config = ProductConfig.from_json(product.config_json)
+    detail = orjson.loads(rec.pricing_detail or "{}")
+    recorded, recomputed = recompute(rec, config, default_rate=svc.settings.service_charge_rate)
+    return {
+        "request_id": rec.id,
+        "matches": recorded == recomputed,
+        "recorded": {k: to_wire(v) for k, v in recorded.items()},
+        "recomputed": {k: to_wire(v) for k, v in recomputed.items()},
+        "prices": detail,
+    }
+
+
+def recompute(
+    rec: RequestRecord, config: ProductConfig | None, *, default_rate: Decimal
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The recorded amounts of a completed request and the same amounts recomputed from its
+    ``pricing_detail`` (usage value, unit prices, service-charge rate) and tier position.
+
+    ``config`` is the product's configuration (None for metering only). Pure: no database.
+    """
     detail = orjson.loads(rec.pricing_detail or "{}")
     usage = Usage.from_json(detail["usage"]) if "usage" in detail else _usage_of_columns(rec)
     base = reprice(usage, detail["unit_prices"], detail.get("provenance", {})) if "unit_prices" in detail else None
@@ -65,18 +91,11 @@ async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
                     base.unit_prices,
                     base.provenance,
                 )
-    config: ProductConfig | None = None
-    if rec.connection_id is not None:
-        config = ProductConfig()
-        if rec.product_id is not None:
-            product = await get_product(svc.db, rec.merchant_id, rec.mode, rec.product_id)
-            if product is not None:
-                config = ProductConfig.from_json(product.config_json)
     managed = rec.provider_key_type == "managed" and rec.provider != "manual"
     before: Any = Decimal(rec.units_before_milli) / 1000
     if config is not None and config.tiers[0].type != "minutes":
         before = rec.units_before_milli // 1000
-    rate = Decimal(detail.get("service_charge_rate", str(svc.settings.service_charge_rate)))
+    rate = Decimal(detail.get("service_charge_rate", str(default_rate)))
     if config is None:
         recomputed = {
             "base_cost": base.total_units if base else 0,
@@ -112,10 +131,4 @@ async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
         "wallet": rec.total_wallet_cost,
         "merchant": rec.total_merchant_cost,
     }
-    return {
-        "request_id": rec.id,
-        "matches": recorded == recomputed,
-        "recorded": {k: to_wire(v) for k, v in recorded.items()},
-        "recomputed": {k: to_wire(v) for k, v in recomputed.items()},
-        "prices": detail,
-    }
+    return recorded, recomputed

@@ -11,9 +11,12 @@ Invariants (parts are subsets of their totals; :meth:`Usage.__post_init__` refus
 
     cached_input_tokens + cache_write_tokens <= input_tokens
     cache_write_1h_tokens <= cache_write_tokens
-    input_audio_tokens + input_image_tokens <= input_tokens
-    reasoning_tokens <= output_tokens
-    output_audio_tokens + output_image_tokens <= output_tokens
+    input_audio_tokens + input_image_tokens <= input_tokens - cached_input_tokens - cache_write_tokens
+    reasoning_tokens + output_audio_tokens + output_image_tokens <= output_tokens
+
+The audio and image parts are taken as uncached and non-reasoning: no provider we meter
+reports how many cached or reasoning tokens were audio or images, and the catalogue needs the
+overlap stated (``pricing`` passes it as zero).
 
 Every count is bounded by :data:`MAX_COUNT` (seconds by :data:`MAX_SECONDS`): the gateway
 clamps what a provider reports to these caps (docs/limits.md "Usage bounds"), so no charge
@@ -75,12 +78,11 @@ class Usage:
             raise ValueError("cached_input_tokens + cache_write_tokens must not exceed input_tokens")
         if self.cache_write_1h_tokens > self.cache_write_tokens:
             raise ValueError("cache_write_1h_tokens must not exceed cache_write_tokens")
-        if self.input_audio_tokens + self.input_image_tokens > self.input_tokens:
-            raise ValueError("input_audio_tokens + input_image_tokens must not exceed input_tokens")
-        if self.reasoning_tokens > self.output_tokens:
-            raise ValueError("reasoning_tokens must not exceed output_tokens")
-        if self.output_audio_tokens + self.output_image_tokens > self.output_tokens:
-            raise ValueError("output_audio_tokens + output_image_tokens must not exceed output_tokens")
+        uncached = self.input_tokens - self.cached_input_tokens - self.cache_write_tokens
+        if self.input_audio_tokens + self.input_image_tokens > uncached:
+            raise ValueError("input_audio_tokens + input_image_tokens must not exceed the uncached input tokens")
+        if self.reasoning_tokens + self.output_audio_tokens + self.output_image_tokens > self.output_tokens:
+            raise ValueError("reasoning, audio and image output tokens must not exceed output_tokens")
 
     @property
     def total_tokens(self) -> int:

@@ -105,19 +105,21 @@ def normalised(
     total_out = _count(output_tokens)
     cached = min(_count(cached_input_tokens), total_in)
     write = min(_count(cache_write_tokens), total_in - cached)
-    in_audio = min(_count(input_audio_tokens), total_in)
-    out_audio = min(_count(output_audio_tokens), total_out)
+    uncached = total_in - cached - write
+    in_audio = min(_count(input_audio_tokens), uncached)
+    reasoning = min(_count(reasoning_tokens), total_out)
+    out_audio = min(_count(output_audio_tokens), total_out - reasoning)
     return Usage(
         input_tokens=total_in,
         output_tokens=total_out,
         cached_input_tokens=cached,
         cache_write_tokens=write,
         cache_write_1h_tokens=min(_count(cache_write_1h_tokens), write),
-        reasoning_tokens=min(_count(reasoning_tokens), total_out),
+        reasoning_tokens=reasoning,
         input_audio_tokens=in_audio,
         output_audio_tokens=out_audio,
-        input_image_tokens=min(_count(input_image_tokens), total_in - in_audio),
-        output_image_tokens=min(_count(output_image_tokens), total_out - out_audio),
+        input_image_tokens=min(_count(input_image_tokens), uncached - in_audio),
+        output_image_tokens=min(_count(output_image_tokens), total_out - reasoning - out_audio),
         input_characters=_count(input_characters),
         output_characters=_count(output_characters),
         input_seconds=_seconds(input_seconds),
