@@ -158,7 +158,9 @@ async def provider_keys_list(svc: Services, args: argparse.Namespace) -> dict[st
 
 async def prices_set(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     from .billing.pricing import PriceSource
+    from .gateway.providers import price_provider_id
 
+    provider_id = price_provider_id(args.provider)
     path = svc.settings.prices_file
     if path is None:
         raise AdminError("no prices file configured (set LAVA_PRICES_FILE or --prices-file)")
@@ -168,13 +170,14 @@ async def prices_set(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
         "output_mtok": args.output_mtok,
         "cache_read_mtok": args.cache_read_mtok,
         "cache_write_mtok": args.cache_write_mtok,
+        "cache_write_1h_mtok": args.cache_write_1h_mtok,
     }
-    source.set_override(args.provider, args.model, **{k: v for k, v in fields.items() if v is not None})
+    source.set_override(provider_id, args.model, **{k: v for k, v in fields.items() if v is not None})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(source.to_json())
     tmp.replace(path)
-    return {"prices_file": str(path), "key": f"{args.provider}/{args.model}", **{k: v for k, v in fields.items() if v}}
+    return {"prices_file": str(path), "key": f"{provider_id}/{args.model}", **{k: v for k, v in fields.items() if v}}
 
 
 async def requests_reprice(svc: Services, args: argparse.Namespace) -> dict[str, Any]:

@@ -93,12 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     prices = sub.add_parser("prices").add_subparsers(dest="action", required=True)
     prs = prices.add_parser("set", help="override a model's prices (USD per 1M tokens); wins over the catalogue")
     _common(prs)
-    prs.add_argument("--provider", required=True, help="catalogue provider id, e.g. openai, anthropic, x-ai")
-    prs.add_argument("--model", required=True)
-    prs.add_argument("--input-mtok", required=True)
-    prs.add_argument("--output-mtok", required=True)
-    prs.add_argument("--cache-read-mtok")
-    prs.add_argument("--cache-write-mtok")
+    prs.add_argument(
+        "--provider",
+        required=True,
+        help="gateway slug (xai), catalogue id (x-ai), or host (also an operator-added one, "
+        "from LAVA_EXTRA_UPSTREAM_HOSTS); the one an unknown_model_price error names works",
+    )
+    prs.add_argument("--model", required=True, help="the model name as requests send it")
+    prs.add_argument("--input-mtok", required=True, help="USD per 1M input tokens")
+    prs.add_argument("--output-mtok", required=True, help="USD per 1M output tokens")
+    prs.add_argument("--cache-read-mtok", help="USD per 1M cache-read tokens (default: the input price)")
+    prs.add_argument("--cache-write-mtok", help="USD per 1M cache-write tokens (default: the input price)")
+    prs.add_argument("--cache-write-1h-mtok", help="USD per 1M 1-hour cache-write tokens (default: cache write)")
     prs.add_argument("--prices-file", help="defaults to LAVA_PRICES_FILE or <data dir>/prices.json")
 
     chk = sub.add_parser("checkout").add_subparsers(dest="action", required=True)

@@ -56,6 +56,7 @@ __all__ = [
     "UnknownModelPrice",
     "base_cost",
     "reprice",
+    "unknown_price_message",
     "unpriced_units",
 ]
 
@@ -128,6 +129,25 @@ class UnknownModelPrice(LookupError):
         super().__init__(f"no price is known for model {model!r} of provider {provider_id!r}")
         self.provider_id = provider_id
         self.model = model
+
+
+def unknown_price_message(provider: str, provider_id: str | None, model: str | None) -> str:
+    """The ``unknown_model_price`` message: it names the exact command that prices the model.
+
+    ``provider`` is the gateway slug, ``provider_id`` the price-key provider id that settlement
+    looks prices up under (``lava prices set --provider`` writes the same id).
+    """
+    if not model:
+        return (
+            f"the gateway could not read which model this {provider} request uses, so it cannot price "
+            "it; send the model in the JSON body, form field or URL, or allow unpriced models on the product"
+        )
+    pid = provider_id or provider
+    return (
+        f"no price for model {model!r} of provider {pid!r}; the operator can set one with "
+        f"`lava prices set --provider {pid} --model {model} --input-mtok <USD> --output-mtok <USD>`, "
+        "or allow unpriced models on the product"
+    )
 
 
 @dataclass(frozen=True, slots=True)

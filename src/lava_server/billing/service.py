@@ -26,7 +26,7 @@ from . import ledger
 from .charges import Charges, compute_charges, no_charge
 from .fees import UnitCounts, billable_units
 from .plans import DEFAULT_PRODUCT, ForwardPlan, Outcome, Quote, Reservation, SubCallUsage
-from .pricing import BaseCost, ModelPrices, base_cost
+from .pricing import BaseCost, ModelPrices, base_cost, unknown_price_message
 from .product_config import ProductConfig, Tier
 from .records import apply_charges, apply_usage, dumps, record_sub_calls
 from .usage_period import usage_period
@@ -65,10 +65,7 @@ class BillingService:
         prices = self._lookup(plan, at) if plan.billable else None
         if prices is None and self._needs_price(plan) and not (config and config.allow_unpriced_models):
             raise ApiError(
-                400,
-                "unknown_model_price",
-                f"no price for model {plan.model!r} on {plan.provider}; ask the operator to set one "
-                "(lava prices set) or allow unpriced models on the product",
+                400, "unknown_model_price", unknown_price_message(plan.provider, plan.pricing_id, plan.model)
             )
         limits = self._svc.settings.limits
         out = plan.max_output_tokens or limits.hold_output_ceiling_tokens

@@ -64,7 +64,7 @@ def build_plan(
         product_id=auth.product_id,
         product=auth.product,
         provider=target.provider.slug,
-        pricing_id=target.provider.pricing_id,
+        pricing_id=target.provider.price_provider_id,
         managed=auth.provider_key is None,
         model=dialect.request_model(target.path, body_json) if dialect else None,
         endpoint=f"{method.upper()} {target.url}",

@@ -27,6 +27,7 @@ __all__ = [
     "KeyScheme",
     "Provider",
     "generic_provider",
+    "price_provider_id",
     "provider_for_host",
 ]
 
@@ -109,6 +110,12 @@ class Provider:
 
     def speaks(self, family: ApiFamily) -> bool:
         return family in self.families
+
+    @property
+    def price_provider_id(self) -> str:
+        """The provider part of this provider's price keys (``<id>/<model>``): the catalogue id,
+        or the slug for a provider the catalogue lacks (operator overrides price it)."""
+        return self.pricing_id or self.slug
 
 
 _OPENAI = frozenset({ApiFamily.OPENAI})
@@ -200,8 +207,28 @@ def provider_for_host(host: str) -> Provider | None:
     return _BY_HOST.get(_normalise_host(host))
 
 
+def price_provider_id(name: str) -> str:
+    """The price-key provider id for what an operator passes to ``lava prices set --provider``.
+
+    A gateway slug (``xai``) maps to its catalogue id (``x-ai``); a host name (built-in or
+    operator-added, e.g. ``llm.acme.example``) maps to its provider's id (an operator-added
+    host's slug, ``llm-acme-example``); anything else (a catalogue id, an operator-added
+    host's slug) is used as given, lower-cased.
+    """
+    normal = name.strip().lower()
+    for provider in PROVIDERS:
+        if provider.slug == normal:
+            return provider.price_provider_id
+    if "." in normal:
+        return (provider_for_host(normal) or generic_provider(normal)).price_provider_id
+    return normal
+
+
 def generic_provider(host: str) -> Provider:
-    """A provider for an operator-added host: OpenAI-compatible, bearer key, no price id.
+    """A provider for an operator-added host: OpenAI-compatible, bearer key, no catalogue id.
+
+    Its prices are the operator's overrides under its slug (``lava prices set --provider
+    <slug or host> ...``), exactly as for a built-in provider.
 
     It accepts every API family (routing is then by path alone) and looks for usage in
     every known OpenAI-compatible location; it never assumes xAI's or Gemini's counting.
