@@ -31,7 +31,8 @@ class ForwardPlan:
     endpoint: str
     metadata: dict[str, str] = field(default_factory=dict)
     prompt_tokens_estimate: int = 0
-    max_output_tokens: int | None = None
+    max_output_tokens: int | None = None  # per output choice; None: the client set no cap
+    output_choices: int = 1  # outputs the provider makes and bills (OpenAI n/best_of, Gemini candidateCount)
     connection_created_at: int | None = None
     billable: bool = True
     refetchable_response: bool = False  # the provider stores the response and lets it be fetched again

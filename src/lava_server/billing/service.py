@@ -69,7 +69,7 @@ class BillingService:
             )
         limits = self._svc.settings.limits
         out = plan.max_output_tokens or limits.hold_output_ceiling_tokens
-        out = min(out, limits.hold_output_max_tokens)
+        out = min(out, limits.hold_output_max_tokens) * plan.output_choices  # every choice is billed
         units = UnitCounts(input_tokens=plan.prompt_tokens_estimate, output_tokens=out)
         base = base_cost(units, prices) if prices is not None else None
         if config is None:

@@ -11,7 +11,8 @@ import orjson
 from ..billing.fees import UnitCounts
 from ..billing.service import ForwardPlan, Outcome, SubCallUsage
 from .dialects import Dialect
-from .estimate import estimate_prompt_tokens, requested_max_output
+from .dialects._base import read_output_bound
+from .estimate import estimate_prompt_tokens
 from .targets import Target
 from .tokens import ForwardAuth
 from .usage import Metered
@@ -56,7 +57,11 @@ def build_plan(
     body_json: Mapping[str, Any] | None,
     metadata: dict[str, str] | None = None,
 ) -> ForwardPlan:
-    """What billing needs to know about a call before it is forwarded (also used by quotes)."""
+    """What billing needs to know about a call before it is forwarded (also used by quotes).
+
+    Raises ``ApiError`` 400 when the request's output cap or multiplier is out of range.
+    """
+    bound = dialect.output_bound(body_json) if dialect is not None else read_output_bound(body_json)
     return ForwardPlan(
         merchant=auth.merchant,
         connection_id=auth.connection_id,
@@ -70,7 +75,8 @@ def build_plan(
         endpoint=f"{method.upper()} {target.url}",
         metadata=metadata or {},
         prompt_tokens_estimate=estimate_prompt_tokens(body_json),
-        max_output_tokens=requested_max_output(body_json),
+        max_output_tokens=bound.max_tokens,
+        output_choices=bound.choices,
         connection_created_at=auth.connection_created_at,
         billable=dialect is not None and dialect.billable,
         refetchable_response=dialect is not None and dialect.name.startswith("openai.responses"),

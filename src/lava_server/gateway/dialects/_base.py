@@ -8,16 +8,19 @@ from typing import Any, Protocol
 
 import orjson
 
+from ...errors import invalid_request
 from ..providers import Provider
 from ..sse import SseEvent, SseParser
-from ..usage import Metered
+from ..usage import MAX_COUNT, Metered
 
 __all__ = [
+    "MAX_CHOICES",
     "UNCHANGED",
     "Dialect",
     "JsonDialect",
     "JsonObj",
     "NullStreamMeter",
+    "OutputBound",
     "PrepareResult",
     "StreamMeter",
     "as_int",
@@ -30,6 +33,7 @@ __all__ = [
     "load_json",
     "meter_sse_body",
     "no_usage",
+    "read_output_bound",
 ]
 
 JsonObj = Mapping[str, Any]
@@ -44,6 +48,60 @@ class PrepareResult:
 
 
 UNCHANGED = PrepareResult(body=None, strip_usage_chunk=False)
+
+MAX_CHOICES = 128
+"""The most output choices (``n``, ``best_of``, ``candidateCount``) a request may ask for."""
+
+KeyPath = tuple[str, ...]
+# Where clients cap output, per choice (whatever the API calls it) …
+OUTPUT_CAP_PATHS: tuple[KeyPath, ...] = (
+    ("max_tokens",),
+    ("max_completion_tokens",),
+    ("max_output_tokens",),
+    ("generationConfig", "maxOutputTokens"),
+)
+# … and how many outputs they ask for: the provider bills every one of them.
+OUTPUT_MULTIPLIER_PATHS: tuple[KeyPath, ...] = (
+    ("n",),
+    ("best_of",),
+    ("generationConfig", "candidateCount"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputBound:
+    """The most output a request can produce: ``max_tokens`` per choice (None = no cap given)
+    times ``choices`` (OpenAI ``n``/``best_of``, Gemini ``candidateCount``)."""
+
+    max_tokens: int | None = None
+    choices: int = 1
+
+
+def read_output_bound(body: JsonObj | None) -> OutputBound:
+    """The output cap and multiplier a JSON request asks for, validated.
+
+    Every cap must be a whole number in ``[0, MAX_COUNT]`` (0 and ``null`` mean "not set") and
+    every multiplier a whole number in ``[1, MAX_CHOICES]``; anything else (``1e308``, ``-1``,
+    ``"8"``, ``true``) raises :class:`~lava_server.errors.ApiError` 400 ``invalid_request``
+    before anything is held or sent upstream. The largest cap and multiplier found win.
+    """
+    if not body:
+        return OutputBound()
+    caps = [_whole(body, path, 0, MAX_COUNT) for path in OUTPUT_CAP_PATHS]
+    choices = [_whole(body, path, 1, MAX_CHOICES) for path in OUTPUT_MULTIPLIER_PATHS]
+    cap = max((c for c in caps if c), default=None)
+    return OutputBound(cap, max((c for c in choices if c is not None), default=1))
+
+
+def _whole(body: JsonObj, path: KeyPath, low: int, high: int) -> int | None:
+    value = dig(body, path)
+    if value is None:
+        return None
+    number = as_int(value)
+    if number is None or not low <= number <= high:
+        name = ".".join(path)
+        raise invalid_request(f"{name} must be a whole number from {low} to {high}, got {str(value)[:40]}")
+    return number
 
 
 class StreamMeter(Protocol):
@@ -87,6 +145,11 @@ class Dialect(Protocol):
 
     def prepare(self, body: dict[str, Any], stream: bool) -> PrepareResult:
         """The request body to send upstream; never mutates ``body``."""
+        ...
+
+    def output_bound(self, body: JsonObj | None) -> OutputBound:
+        """The most output the request can make (cap per choice × choices), validated; the
+        worst-case hold is sized from it. Raises ``ApiError`` 400 for out-of-range values."""
         ...
 
     def meter_body(
@@ -216,6 +279,9 @@ class JsonDialect:
 
     def prepare(self, body: dict[str, Any], stream: bool) -> PrepareResult:
         return UNCHANGED
+
+    def output_bound(self, body: JsonObj | None) -> OutputBound:
+        return read_output_bound(body)
 
 
 class NullStreamMeter:
