@@ -311,6 +311,10 @@ def parse_multipart(content_type: str, raw: bytes) -> dict[str, str | bytes]:
 
 
 async def transcriptions(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/audio/transcriptions`` and ``/v1/audio/translations`` in OpenAI's wire format:
+    multipart/form-data in; ``json`` → ``{"text", "usage"}`` (translations: ``{"text"}`` only),
+    ``verbose_json`` adds ``task``/``language``/``duration``/``segments``, text formats are plain."""
+    translate = request.path.endswith("/translations")
     if (denied := check_auth(request)) is not None:
         return denied
     fields = parse_multipart(request.headers.get("Content-Type", ""), await request.read())
@@ -331,11 +335,13 @@ async def transcriptions(request: web.Request) -> web.StreamResponse:
     headers = openai_headers(request)
     if fmt in ("text", "srt", "vtt"):
         return web.Response(text=text + "\n", content_type="text/plain", headers=headers)
-    result: dict[str, Any] = {"text": text, "usage": usage}
+    result: dict[str, Any] = {"text": text} if translate else {"text": text, "usage": usage}
     if fmt == "verbose_json":
         seconds = float(u.audio_seconds(len(file)))
-        result = {"task": "transcribe", "language": "english", "duration": seconds, "text": text}
-        result.update(segments=[], usage=usage)
+        task = "translate" if translate else "transcribe"
+        result = {"task": task, "language": "english", "duration": seconds, "text": text, "segments": []}
+        if not translate:
+            result["usage"] = usage
     return c.json_response(result, headers=headers)
 
 
@@ -394,6 +400,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/v1/audio/transcriptions", transcriptions)
+    app.router.add_post("/v1/audio/translations", transcriptions)
     app.router.add_post("/v1/audio/speech", speech)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model}", retrieve_model)

@@ -6,28 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from ..billing.fees import UnitCounts
 from ..billing.service import ForwardPlan, Outcome, SubCallUsage
 from .dialects import Dialect
 from .dialects._base import read_output_bound
 from .estimate import estimate_prompt_tokens
+from .request_fields import json_object
 from .targets import Target
 from .tokens import ForwardAuth
 from .usage import Metered
 
-JSON_TYPES = ("application/json", "text/json")
-
-
-def json_body(body: bytes, content_type: str) -> dict[str, Any] | None:
-    if not body or not (content_type.startswith(JSON_TYPES) or body[:1] == b"{"):
-        return None
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
+json_body = json_object  # the JSON-only reader; request_fields reads every encoding
 
 
 def outcome_of(metered: Metered, *, estimate: UnitCounts | None = None) -> Outcome:

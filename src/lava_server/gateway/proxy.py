@@ -26,9 +26,10 @@ from ..store import Database
 from ..store.requests import merchant_has_response
 from .dialects import Dialect, select_dialect
 from .metadata import collect_metadata
-from .outcome import build_plan, failure_outcome, json_body, outcome_of
+from .outcome import build_plan, failure_outcome, outcome_of
 from .provider_keys import ProviderKeyStore
 from .relay import CLIENT_GONE, relay_stream, write_to_client
+from .request_fields import request_fields
 from .targets import Target, resolve_target
 from .tokens import ForwardAuth, ForwardAuthenticator, extract_token
 from .upstream import UpstreamBlocked, client_response_headers, upstream_request_headers
@@ -117,7 +118,7 @@ class ForwardHandler:
                 body = await request.read()
         except TimeoutError:
             raise ApiError(408, "request_timeout", "the request body did not arrive in time") from None
-        body_json = json_body(body, request.content_type)
+        body_json = request_fields(body, request.headers.get("Content-Type", ""), target.query)
         dialect = select_dialect(target.provider, request.method, target.path)
         if dialect is None and not _passthrough_allowed(request.method, target.path, managed=auth.provider_key is None):
             raise ApiError(

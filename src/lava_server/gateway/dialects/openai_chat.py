@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..providers import ChatQuirks, Provider
+from ..request_fields import FormFields
 from ..sse import SseEvent
 from ..usage import Metered, ReportedUsage, Usage, normalised
 from ._base import (
@@ -123,7 +124,7 @@ class OpenAIChatDialect(JsonDialect):
         The returned ``strip_usage_chunk`` tells the stream meter to hide that chunk from a
         client that did not ask for it (DECISIONS "Streaming").
         """
-        if not stream or not self.inject_stream_usage:
+        if not stream or not self.inject_stream_usage or isinstance(body, FormFields):
             return UNCHANGED
         options = body.get("stream_options")
         if isinstance(options, Mapping) and options.get("include_usage") is True:
