@@ -14,7 +14,8 @@ overrides, per ``"<provider>/<model>"``, win over the catalogue.
   prices it used (``unit_prices``) and their provenance, so :func:`reprice` recomputes any
   recorded charge exactly.
 - ``input_cost`` is everything that is not output: input tokens, cache reads and writes,
-  characters, audio seconds, and per-request prices. ``output_cost`` is output tokens
+  input audio and image tokens, characters, audio seconds, web and file searches, and
+  per-request prices. ``output_cost`` is output tokens
   (reasoning included). Each is rounded half-up to a unit once.
 - Not modelled: request-context price variants (batch, flex or priority service tiers) and
   provider quirks the catalogue applies outside its price tables (Groq bills Whisper for at
