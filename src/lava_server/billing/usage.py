@@ -96,10 +96,6 @@ class Usage:
     def total_seconds(self) -> Decimal:
         return self.input_seconds + self.output_seconds
 
-    def consumed(self) -> bool:
-        """True when any unit is non-zero (something was used, so something may be billed)."""
-        return any(getattr(self, name) for name in USAGE_FIELDS)
-
     def to_json(self) -> dict[str, int | str]:
         """Every field, counts as JSON integers and seconds as exact decimal strings."""
         return {
