@@ -30,8 +30,7 @@ from lava_server.gateway.sse import SseEvent, SseParser
 from lava_server.gateway.usage import Metered
 
 SAMPLES = Path(
-    os.environ.get("LAVA_PROVIDER_SAMPLES")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "provider-samples"
+    os.environ.get("LAVA_PROVIDER_SAMPLES") or Path(__file__).resolve().parents[1] / "data" / "provider-samples"
 )
 MANIFEST = SAMPLES / "manifest.jsonl"
 IN_SCOPE = ("openai.", "anthropic.messages", "anthropic.count_tokens", "google.", "mistral.")
@@ -59,7 +58,7 @@ ROWS = _rows()
 
 
 def test_corpus_is_present() -> None:
-    assert len(ROWS) >= 200, "the shared provider-samples corpus is missing"
+    assert len(ROWS) >= 200, "the provider-samples corpus (tests/data/provider-samples) is missing"
 
 
 # -- helpers ---------------------------------------------------------------------------
