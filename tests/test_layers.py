@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.ids",
             "lava_server.errors",
             "lava_server.settings",
+            "lava_server.envvars",  # the one cast helper for environment variables
             "lava_server.checkout.config",  # part of the settings
             "lava_server.auth.keyring",  # secret hashing/encryption: a primitive every layer's storage uses
             "lava_server.auth.cache",  # a generic bounded TTL cache
