@@ -5,7 +5,7 @@ hosts such as Azure, Snowflake and Bedrock-Mantle), pick the dialect by path, me
 (or the SSE stream, fed in random-size chunks with several seeds), and check
 
 * ``reported`` equals the manifest's ``expected_usage`` exactly;
-* the normalised ``Usage`` follows DECISIONS "Normalised usage" — the expected numbers are
+* the normalised ``Usage`` follows docs/design.md "Normalised usage" — the expected numbers are
   computed here, per API family, from the manifest's own numbers;
 * errors and token-count endpoints yield no billable usage;
 * model, response id and request model match what the recording says.
@@ -112,7 +112,7 @@ def meter_row(row: dict[str, Any], seed: int | None = None) -> Metered:
 
 
 def expected_normalised(row: dict[str, Any]) -> dict[str, Any]:
-    """DECISIONS "Normalised usage", written out per API family from the manifest numbers."""
+    """docs/design.md "Normalised usage", written out per API family from the manifest numbers."""
     e = {k: v or 0 for k, v in row["expected_usage"].items()}
     raw = row["raw_usage"] or {}
     api, host = row["api"], row["host"]

@@ -1,4 +1,4 @@
-"""``POST /v1/requests``: usage the merchant reports itself (spec §3.9), charged with no hold.
+"""``POST /v1/requests``: usage the merchant reports itself (docs/billing.md "Manual metering"), charged with no hold.
 
 There was no provider call, so there is no base cost; the product's fee applies to the
 reported units. Idempotent on ``request_id`` for the same merchant and payload; the same

@@ -1,5 +1,5 @@
 """Request metadata from ``x-lava-metadata`` (JSON object), ``X-Lava-Metadata-<Key>`` headers
-and the ``metadata=`` query parameter, validated against spec §2 limits (400 on violation)."""
+and the ``metadata=`` query parameter, validated against the limits in docs/limits.md (400 on violation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Forward tokens (spec §4.2): where they are carried, how they decode, what they resolve to.
+"""Forward tokens (docs/gateway.md "Token"): where they are carried, how they decode, what they resolve to.
 
 A token is standard base64 of a JSON object ``{secret_key, connection_secret, product_secret,
 provider_key?}``. Resolution (``ForwardAuthenticator``) is authentication: it is implemented in
