@@ -111,7 +111,7 @@ def _database_url(text: str) -> str:
 
 def _extra_host(text: str) -> str:
     host = text.lower()
-    if not host or any(c in host for c in "/ @?#") or host.startswith("."):
+    if not host or any(c in host for c in "/ @?#:") or host.startswith("."):
         raise ValueError(text)
     return host
 

@@ -277,6 +277,9 @@ async def test_any_new_post_endpoint_is_covered_and_5xx_releases_the_key(svc: Se
         r4 = await client.post("/v1/brand_new_things", headers=auth(m.secret_key, "k2"), json={})
         assert r3.status == r4.status == 422 and await r3.json() == await r4.json()
         assert probe.calls == 3
+        # An unknown route is still the router's 404, key or not.
+        r5 = await client.post("/v1/no_such_thing", headers=auth(m.secret_key, "k4"), json={})
+        assert r5.status == 404 and (await r5.json())["error"]["code"] == "not_found"
         # The gateway path is not covered: both calls run.
         for _ in range(2):
             assert (await client.post("/v1/forward", headers=auth(m.secret_key, "k3"), json={})).status == 201
