@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from lava import Lava
-from lava_server.accounts.merchants import create_merchant
+from lava_server.accounts.merchants import create_merchant, create_secret_key
 from lava_server.api.deps import SERVICES
 from lava_server.api.idempotency import idempotency_middleware
 from lava_server.api.jsonio import json_response, read_json_object
@@ -225,6 +225,7 @@ class Probe:
         self.fail_next: int | None = None  # status to fail the next call with
         self.gate = asyncio.Event()
         self.gated: set[int] = set()  # the call numbers that wait for ``gate``
+        self.answer_status = 201
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await read_json_object(request, 1024)
@@ -235,7 +236,7 @@ class Probe:
         if self.fail_next is not None:
             status, self.fail_next = self.fail_next, None
             raise ApiError(status, "probe_failure", f"failure {n}")
-        return json_response({"n": n, "echo": body}, status=201, headers={"X-Probe": str(n)})
+        return json_response({"n": n, "echo": body}, status=self.answer_status, headers={"X-Probe": str(n)})
 
 
 async def bare_app(svc: Services, probe: Probe) -> TestClient[web.Request, web.Application]:
@@ -271,19 +272,25 @@ async def test_any_new_post_endpoint_is_covered_and_5xx_releases_the_key(svc: Se
         assert await r1.json() == await r2.json() == {"n": 2, "echo": {"a": 1}}
         assert r2.headers["X-Probe"] == "2" and r2.headers["Idempotent-Replayed"] == "true"
         assert probe.calls == 2
-        # A 4xx answer is the request's answer: kept and replayed.
-        probe.fail_next = 422
+        # A raised 4xx (nothing was applied) releases the key too; a returned 4xx is kept.
+        probe.fail_next = 402
         r3 = await client.post("/v1/brand_new_things", headers=auth(m.secret_key, "k2"), json={})
         r4 = await client.post("/v1/brand_new_things", headers=auth(m.secret_key, "k2"), json={})
-        assert r3.status == r4.status == 422 and await r3.json() == await r4.json()
-        assert probe.calls == 3
+        assert (r3.status, r4.status) == (402, 201) and (await r3.json())["error"]["code"] == "probe_failure"
+        assert probe.calls == 4
+        probe.answer_status = 409
+        r6 = await client.post("/v1/brand_new_things", headers=auth(m.secret_key, "k5"), json={})
+        r7 = await client.post("/v1/brand_new_things", headers=auth(m.secret_key, "k5"), json={})
+        assert r6.status == r7.status == 409 and await r6.json() == await r7.json()
+        assert r7.headers["Idempotent-Replayed"] == "true" and probe.calls == 5
+        probe.answer_status = 201
         # An unknown route is still the router's 404, key or not.
         r5 = await client.post("/v1/no_such_thing", headers=auth(m.secret_key, "k4"), json={})
         assert r5.status == 404 and (await r5.json())["error"]["code"] == "not_found"
         # The gateway path is not covered: both calls run.
         for _ in range(2):
             assert (await client.post("/v1/forward", headers=auth(m.secret_key, "k3"), json={})).status == 201
-        assert probe.calls == 5
+        assert probe.calls == 7
     finally:
         await client.close()
 
@@ -340,6 +347,20 @@ async def test_in_progress_is_409_within_the_lease(database_url: str, tmp_path: 
     finally:
         await client.close()
         await svc.close()
+
+
+async def test_one_merchants_test_and_live_modes_keep_separate_keys(svc: Services) -> None:
+    m = await create_merchant(svc, "probe", "test")
+    live_key = await create_secret_key(svc, m.merchant_id, "live")
+    probe = Probe()
+    client = await bare_app(svc, probe)
+    try:
+        for secret in (m.secret_key, live_key, m.secret_key, live_key):
+            r = await client.post("/v1/brand_new_things", headers=auth(secret, "same-key"), json={"x": 1})
+            assert r.status == 201
+        assert probe.calls == 2  # once per mode; the repeats were replayed
+    finally:
+        await client.close()
 
 
 async def test_keys_expire_and_are_swept(svc: Services) -> None:

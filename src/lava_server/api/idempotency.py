@@ -4,8 +4,10 @@ A POST under ``/v1/`` that carries ``Idempotency-Key`` and a valid secret key is
 per (merchant, mode, key) for ``Limits.idempotency_ttl_s`` (24 hours):
 
 - the first request claims the key with a fingerprint of the request (method, path, query and
-  the body, JSON canonicalised), runs, and stores its response (status, headers, body) when the
-  status is below 500; a 5xx or an exception releases the key so a retry runs again;
+  the body, JSON canonicalised), runs, and stores the response its handler *returns* (status,
+  headers, body) when the status is below 500. A raised error (``ApiError``: validation,
+  402, conflicts; or any exception) or a 5xx releases the key so a retry runs again: handlers
+  raise only before anything is committed, so nothing was applied;
 - a retry with the same fingerprint gets the stored response again, with
   ``Idempotent-Replayed: true``;
 - the same key with a different request is 409 ``idempotency_conflict``;
@@ -39,7 +41,7 @@ from ..store import Database
 from ..store import idempotency as repo
 from ..store.merchants import MerchantKey
 from .deps import services
-from .jsonio import error_response, read_body_bytes
+from .jsonio import read_body_bytes
 
 log = logging.getLogger("lava.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -209,10 +211,7 @@ def idempotency_middleware() -> Middleware:
             return _replay(stored)
         response: web.StreamResponse | None = None
         try:
-            try:
-                response = await handler(request)
-            except ApiError as err:
-                response = error_response(err)
+            response = await handler(request)
             return response
         finally:
             await asyncio.shield(run.finish(response))
