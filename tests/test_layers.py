@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.settings",
             "lava_server.envvars",  # the one cast helper for environment variables
             "lava_server.checkout.config",  # part of the settings
+            "lava_server.events.config",  # part of the settings
             "lava_server.auth.keyring",  # secret hashing/encryption: a primitive every layer's storage uses
             "lava_server.auth.cache",  # a generic bounded TTL cache
         ),
@@ -68,6 +69,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.context",
             "lava_server.accounts.*",
             "lava_server.checkout.*",
+            "lava_server.events.*",  # webhook endpoints, payloads and the delivery worker
         ),
     ),
     ("auth", ("lava_server.auth.*",)),

@@ -90,6 +90,25 @@ def decimal(low: Decimal, high: Decimal, *, max_places: int = 12) -> Cast[Decima
     return Cast(convert, f"a decimal number from {low} to {high} (at most {max_places} decimals)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def seconds(minimum: float = 0.0) -> Cast[float]:
+    """A finite number of seconds, at least ``minimum``."""
+
+    def convert(text: str) -> float:
+        value = _finite_float(text)
+        if value < minimum:
+            raise ValueError(text)
+        return value
+
+    return Cast(convert, f"a number of seconds ≥ {minimum:g}")
+
+
 def flag() -> Cast[bool]:
     """A boolean spelled one of ``TRUE_WORDS`` / ``FALSE_WORDS`` (any case); anything else is an error."""
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import re
 import subprocess
 import sys
+import tokenize
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,6 +53,12 @@ def error_of(env: dict[str, str]) -> str:
             "https://llm.example.com",
             "comma-separated host names (no scheme, path or port)",
         ),
+        ("LAVA_EXTRA_UPSTREAM_HOSTS", "llm.example.com:8443", "comma-separated host names (no scheme, path or port)"),
+        ("LAVA_WEBHOOK_WORKER", "maybe", "one of true, false, 1, 0, yes, no, on, off"),
+        ("LAVA_WEBHOOK_TIMEOUT", "soon", "a number of seconds ≥ 0.1"),
+        ("LAVA_WEBHOOK_RETENTION", "inf", "a number of seconds ≥ 3600"),
+        ("LAVA_WEBHOOK_RETRY_SCHEDULE", "60,-1", "comma-separated numbers of seconds ≥ 0"),
+        ("LAVA_WEBHOOK_CREDITS_LOW", "-1", "a USD amount ≥ 0 with at most 10 decimals"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_allowed_values(name: str, value: str, allowed: str) -> None:
@@ -149,3 +157,29 @@ def test_every_limit_is_read_somewhere() -> None:
     read = _attributes_read(SRC / "lava_server", settings_py)
     unread = [f.name for f in dataclasses.fields(Limits) if f.name not in read]
     assert unread == []
+
+
+ENV_READ = re.compile(r"\benv\.get\(|\benv\[|os\.environ|os\.getenv|getenv\(")
+
+
+def _code_lines(path: Path) -> dict[int, str]:
+    """Each line's code without strings and comments (so docstrings may mention os.environ)."""
+    lines: dict[int, str] = {}
+    with path.open("rb") as fh:
+        for tok in tokenize.tokenize(fh.readline):
+            if tok.type in (tokenize.STRING, tokenize.COMMENT, tokenize.ENCODING, tokenize.NEWLINE, tokenize.NL):
+                continue
+            lines[tok.start[0]] = lines.get(tok.start[0], "") + tok.string
+    return lines
+
+
+def test_every_variable_goes_through_the_cast_helper() -> None:
+    """Only ``envvars.env_value`` reads a variable; ``from_env`` merely picks ``os.environ``."""
+    offenders = []
+    for path in sorted((SRC / "lava_server").rglob("*.py")):
+        if path.name == "envvars.py":
+            continue
+        for n, code in _code_lines(path).items():
+            if ENV_READ.search(code) and code != "env=os.environifenvisNoneelseenv":
+                offenders.append(f"{path.relative_to(SRC)}:{n}: {code}")
+    assert offenders == []
