@@ -264,3 +264,49 @@ def test_matches_reference_parser(pieces: list[bytes], lf_only: bool, seed: int)
     data = b"".join(p for p in pieces if not lf_only or b"\r" not in p)
     assert parse(data, _random_splits(data, random.Random(seed))) == reference(data)
     assert parse(data) == reference(data)
+
+
+# -- an oversized event still yields its metering view ----------------------------------------
+
+
+def _big_terminal(image: int) -> bytes:
+    doc = {
+        "type": "response.completed",
+        "response": {"id": "r1", "output": [{"result": "A" * image}], "usage": {"input_tokens": 2, "output_tokens": 3}},
+    }
+    return b"event: response.completed\ndata: " + orjson_dumps(doc) + b"\n\n"
+
+
+def orjson_dumps(doc: object) -> bytes:
+    import json
+
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("step", [1, 7, 100, 4096, 1 << 20])
+def test_an_oversized_event_ends_with_its_name_and_skeleton(eol: bytes, step: int) -> None:
+    import json
+
+    data = (b"data: first\n\n" + _big_terminal(20_000) + b"data: after\n\n").replace(b"\n", eol)
+    parser = SseParser(max_event_bytes=1000)
+    events: list[SseEvent] = []
+    for pos in range(0, len(data), step):
+        events += parser.feed(data[pos : pos + step])
+    events += parser.flush()
+    assert b"".join(e.raw for e in events) == data
+    assert all(len(e.raw) <= 1000 + step + 2 for e in events)  # never held whole
+    named = [e for e in events if e.event == "response.completed"]
+    assert len(named) == 1 and named[0].elided
+    assert json.loads(named[0].data)["response"]["usage"] == {"input_tokens": 2, "output_tokens": 3}
+    assert json.loads(named[0].data)["response"]["output"] == [{"result": ""}]
+    assert [e.data for e in events if not e.elided] == [b"first", b"after"]
+
+
+def test_an_oversized_event_at_end_of_stream_without_blank_line() -> None:
+    import json
+
+    data = _big_terminal(20_000).rstrip(b"\n")
+    events = parse(data, [333] * 70, max_event_bytes=1000)
+    assert b"".join(e.raw for e in events) == data
+    assert json.loads(events[-1].data)["response"]["id"] == "r1"

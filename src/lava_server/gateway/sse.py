@@ -19,10 +19,14 @@ Blocks without any ``data`` line (comments, extra blank lines) are still emitted
 A chunk that ends in ``\\r`` is held back until the next byte shows whether it is half of a
 ``\\r\\n``; :meth:`SseParser.flush` settles it at end of stream.
 
-Memory is bounded by ``max_event_bytes`` plus one fed chunk. An event that grows beyond
-the limit sets :attr:`SseParser.overflowed`; from then on its bytes are emitted as they
-arrive as *fragments*, ``SseEvent(event=None, data=b"", raw=...)``, up to and including its
-terminating blank line. Its data is dropped (never parsed), but no byte is lost.
+Memory is bounded by ``max_event_bytes`` (twice: the event, and the skeleton of an oversized
+one) plus one fed chunk. An event that grows beyond the limit sets
+:attr:`SseParser.overflowed`; from then on its bytes are emitted as they arrive as
+*fragments*, ``SseEvent(event=None, data=b"", raw=..., elided=True)``, and no byte is lost.
+Its data is not held: it streams through a :class:`~.json_skeleton.JsonSkeleton`, which keeps
+everything but strings longer than 16 KiB (images, audio). The fragment that ends the event
+carries the event's name and that skeleton as its ``data``, so the usage inside an oversized
+terminal event is still read exactly (``data=b""`` if the skeleton itself outgrew the limit).
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .json_skeleton import JsonSkeleton
+
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SseEvent", "SseParser"]
 
 DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
+_NAME, _DATA, _EVENT, _IGNORE = range(4)  # where a skipped line is: its name, or its value
 _EOL = re.compile(rb"\r\n|\r|\n")
 
 
@@ -45,6 +52,9 @@ class SseEvent:
     """``data`` lines joined with ``b"\\n"`` (prefix and one optional leading space removed)."""
     raw: bytes
     """The exact bytes of this event, including its terminating blank line."""
+    elided: bool = False
+    """Part of an oversized event: ``raw`` is a fragment and ``data`` is empty or, on the
+    fragment that ends the event, the skeleton of its data. Always relayed."""
 
 
 class SseParser:
@@ -66,6 +76,12 @@ class SseParser:
         "_max",
         "_raw",
         "_scan_from",
+        "_skel",
+        "_skel_event",
+        "_skel_field",
+        "_skel_lines",
+        "_skel_mode",
+        "_skel_space",
         "_skipping",
         "overflowed",
     )
@@ -84,6 +100,14 @@ class SseParser:
         self._line_wise = False  # set for good once a "\r" shows up
         self._skipping = False  # the current event overflowed: pass its bytes through
         self._line_started = False  # skipping: part of the current line was already emitted
+        # While skipping, the event's lines are still read as they pass: its name is kept and
+        # its data streams through a skeleton (see the module docstring).
+        self._skel: JsonSkeleton | None = None
+        self._skel_event: str | None = None
+        self._skel_field = bytearray()  # the field name of the current line, up to its colon
+        self._skel_mode = _NAME
+        self._skel_space = False  # the optional space after "data:" may still come
+        self._skel_lines = 0  # data lines seen (later ones are joined with "\n")
         self.overflowed = False
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
@@ -115,7 +139,7 @@ class SseParser:
             line = bytes(self._buf)
             self._buf.clear()
             self._take_line(line, line, out)
-        if self._raw:
+        if self._raw or self._skipping:  # an oversized event's end may carry no byte, only its skeleton
             out.append(self._build_event())
         self._reset_event()
         return out
@@ -158,10 +182,6 @@ class SseParser:
         """
         raw = bytes(self._raw) + block if self._raw else block
         self._raw.clear()
-        if len(raw) > self._max:
-            self.overflowed = True
-            out.append(SseEvent(event=None, data=b"", raw=raw))
-            return
         event: str | None = None
         data: list[bytes] = []
         for line in block[:-2].split(b"\n"):
@@ -174,6 +194,12 @@ class SseParser:
                 data.append(value)
             elif name == b"event":
                 event = value.decode("utf-8", "replace")
+        if len(raw) > self._max:  # one fed chunk held it whole; still only its skeleton goes on
+            self.overflowed = True
+            skeleton = JsonSkeleton(self._max)
+            skeleton.feed(b"\n".join(data))
+            out.append(SseEvent(event=event, data=skeleton.value() or b"", raw=raw, elided=True))
+            return
         out.append(SseEvent(event=event, data=b"\n".join(data), raw=raw))
 
     def _take_line(self, line: bytes, raw_line: bytes, out: list[SseEvent]) -> None:
@@ -182,8 +208,11 @@ class SseParser:
             blank = not line and not self._line_started
             self._line_started = False
             if blank:
-                out.append(SseEvent(event=None, data=b"", raw=bytes(self._raw)))
+                out.append(self._build_event())
                 self._reset_event()
+                return
+            self._skel_piece(line)
+            self._skel_end_line()
             return
         if not line:
             out.append(self._build_event())
@@ -217,29 +246,89 @@ class SseParser:
         # recognise "\r\n"), remembering whether a line was left unfinished.
         keep = 1 if self._buf.endswith(b"\r") else 0
         if len(self._buf) > keep:
-            moved = self._buf[: len(self._buf) - keep]
+            moved = bytes(self._buf[: len(self._buf) - keep])
             del self._buf[: len(moved)]
             self._raw += moved
             self._line_started = not moved.endswith(b"\n")
             self._scan_from = 0
+            # Line-wise, _consume took every whole line; the "\n"-only scanner may leave several.
+            *lines, tail = moved.split(b"\n")
+            for line in lines:
+                self._skel_piece(line)
+                self._skel_end_line()
+            self._skel_piece(tail)
         if self._raw:
-            out.append(SseEvent(event=None, data=b"", raw=bytes(self._raw)))
+            out.append(SseEvent(event=None, data=b"", raw=bytes(self._raw), elided=True))
             self._raw.clear()
 
     def _start_skipping(self, out: list[SseEvent]) -> None:
+        """Called at a line start; what was parsed so far moves into the skeleton."""
         self.overflowed = True
         self._skipping = True
         self._line_started = False
+        self._skel = JsonSkeleton(self._max)
+        self._skel_event = self._event
+        self._skel_mode, self._skel_lines = _NAME, 0
+        self._skel_field.clear()
+        if self._has_data:
+            self._skel.feed(bytes(self._data))
+            self._skel_lines = 1
         self._data.clear()
         self._has_data = False
         self._event = None
         if self._raw:
-            out.append(SseEvent(event=None, data=b"", raw=bytes(self._raw)))
+            out.append(SseEvent(event=None, data=b"", raw=bytes(self._raw), elided=True))
             self._raw.clear()
+
+    def _skel_piece(self, piece: bytes) -> None:
+        """Read part of one line (no line ending in it) of an event being skipped."""
+        if self._skel_mode == _NAME:
+            colon = piece.find(b":")
+            if colon < 0:
+                if len(self._skel_field) < 64:
+                    self._skel_field += piece[:64]
+                return
+            name = bytes(self._skel_field) + piece[:colon]
+            self._skel_field.clear()
+            piece = piece[colon + 1 :]
+            if name == b"data":
+                self._skel_mode, self._skel_space = _DATA, True
+                self._skel_data_line()
+            elif name == b"event":
+                self._skel_mode = _EVENT
+                self._skel_space = True
+            else:  # a comment (empty name) or a field meters do not read
+                self._skel_mode = _IGNORE
+        if not piece or self._skel_mode == _IGNORE:
+            return
+        if self._skel_space:
+            self._skel_space = False
+            if piece[:1] == b" ":
+                piece = piece[1:]
+        if self._skel_mode == _DATA and self._skel is not None:
+            self._skel.feed(piece)
+        elif self._skel_mode == _EVENT and len(self._skel_field) < 256:
+            self._skel_field += piece[:256]
+
+    def _skel_data_line(self) -> None:
+        if self._skel_lines and self._skel is not None:
+            self._skel.feed(b"\n")
+        self._skel_lines += 1
+
+    def _skel_end_line(self) -> None:
+        if self._skel_mode == _NAME and bytes(self._skel_field) == b"data":
+            self._skel_data_line()  # a bare "data" line: an empty value
+        elif self._skel_mode == _EVENT:
+            self._skel_event = self._skel_field.decode("utf-8", "replace")
+        self._skel_field.clear()
+        self._skel_mode = _NAME
 
     def _build_event(self) -> SseEvent:
         if self._skipping:
-            return SseEvent(event=None, data=b"", raw=bytes(self._raw))
+            if self._skel_mode != _NAME:
+                self._skel_end_line()
+            data = (self._skel.value() if self._skel is not None else None) or b""
+            return SseEvent(event=self._skel_event, data=data, raw=bytes(self._raw), elided=True)
         return SseEvent(event=self._event, data=bytes(self._data), raw=bytes(self._raw))
 
     def _reset_event(self) -> None:
@@ -249,3 +338,7 @@ class SseParser:
         self._event = None
         self._skipping = False
         self._line_started = False
+        self._skel = None
+        self._skel_event = None
+        self._skel_field.clear()
+        self._skel_mode, self._skel_lines = _NAME, 0
