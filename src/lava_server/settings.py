@@ -70,6 +70,7 @@ class Settings:
     master_key: str | None = None  # base64 32 bytes; None → generated in data_dir
     upstream_map: Mapping[str, str] = field(default_factory=dict)  # host → base URL
     extra_upstream_hosts: tuple[str, ...] = ()
+    no_stream_usage_option_hosts: tuple[str, ...] = ()  # LAVA_NO_STREAM_USAGE_OPTION_HOSTS (gateway/injection.py)
     service_charge_rate: Decimal = Decimal("0.019")
     checkout_session_ttl_s: int = 1800
     auth_cache_ttl_s: float = 5.0
@@ -148,6 +149,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         master_key=env_value(env, "LAVA_MASTER_KEY", ev.master_key(), "") or None,
         upstream_map=upstream,
         extra_upstream_hosts=env_value(env, "LAVA_EXTRA_UPSTREAM_HOSTS", EXTRA_HOSTS, ()),
+        no_stream_usage_option_hosts=env_value(env, "LAVA_NO_STREAM_USAGE_OPTION_HOSTS", EXTRA_HOSTS, ()),
         service_charge_rate=env_value(
             env, "LAVA_SERVICE_CHARGE_RATE", SERVICE_CHARGE_RATE, DEFAULT_SERVICE_CHARGE_RATE
         ),

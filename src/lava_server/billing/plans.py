@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..store.merchants import MerchantKey
 from ..store.requests import RequestRecord
@@ -20,6 +20,10 @@ METADATA_MAX_PAIRS = 100
 METADATA_MAX_VALUE = 255
 
 DEFAULT_PRODUCT = ProductConfig()  # "default pricing" for a connection without a product: no fee
+
+CallAction = Literal["create", "fetch"]
+"""``create``: a call that asks the provider for new work. ``fetch``: a read of work already
+done or under way (a background poll, a resumed stream), billed only if it carries usage."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class ForwardPlan:
     connection_created_at: int | None = None
     billable: bool = True
     refetchable_response: bool = False  # the provider stores the response and lets it be fetched again
+    action: CallAction = "create"
+    fetched_response_id: str | None = None
+    """For a fetch of a stored response: the id the client asked for (never one the upstream chose)."""
 
     @property
     def config(self) -> ProductConfig | None:

@@ -62,7 +62,7 @@ class BillingService:
         config = plan.config
         if config is None or not plan.billable:
             return False
-        if plan.model is None and plan.endpoint.startswith("GET "):
+        if plan.model is None and plan.action == "fetch":
             # Fetching a stored response (background poll): the model is learned from the
             # response and priced at settlement; a poll holds only the fee.
             return False
@@ -195,7 +195,7 @@ class BillingService:
                 apply_usage(rec, Outcome(usage, outcome.provider_usage, outcome.model, outcome.response_id), at)
             # A fetch that consumed nothing (a queued background call, a repeated poll) is not a
             # billable request either: per-request tiers count the call that carries the usage.
-            counts = _consumed(usage) or not (plan.endpoint.startswith("GET ") or outcome.pending)
+            counts = _consumed(usage) or not (plan.action == "fetch" or outcome.pending)
             charges, available = await self.charge(tx, plan, rec, usage, base, config, at, count_request=counts)
             apply_charges(rec, charges, rec.units_before_milli, rate)
             if base is not None:
@@ -216,18 +216,28 @@ class BillingService:
 
     async def _already_billed(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, outcome: Outcome) -> bool:
         """A stored response (OpenAI Responses) can be fetched again (background polls, resumed
-        streams, a GET after the POST): its usage is billed the first time only."""
-        if not plan.refetchable_response or not outcome.response_id or not _consumed(outcome.usage):
+        streams, a GET after the POST): its usage is billed the first time only.
+
+        Only a *fetch* can be found already billed, and it is keyed on the id the client's URL
+        names (which, with the operator's key, was checked to be one of this merchant's). A call
+        that creates work is always charged: the id its upstream answers with is recorded, so
+        later fetches of it are free, but never decides whether the call itself is charged (an
+        upstream that repeats or reuses ids cannot make a new call free).
+        """
+        if not plan.refetchable_response or not _consumed(outcome.usage):
+            return False
+        response_id = plan.fetched_response_id if plan.action == "fetch" else outcome.response_id
+        if not response_id:
             return False
         inserted = await tx.execute(
             "INSERT INTO billed_responses (merchant_id, mode, response_id, request_id) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (merchant_id, mode, response_id) DO NOTHING",
             plan.merchant.merchant_id,
             plan.merchant.mode,
-            outcome.response_id,
+            response_id,
             rec.id,
         )
-        return inserted == 0
+        return inserted == 0 and plan.action == "fetch"
 
     async def charge(
         self,

@@ -68,5 +68,7 @@ def build_plan(
         output_choices=bound.choices,
         connection_created_at=auth.connection_created_at,
         billable=dialect is not None and dialect.billable,
-        refetchable_response=dialect is not None and dialect.name.startswith("openai.responses"),
+        refetchable_response=dialect is not None and dialect.stores_responses,
+        action="fetch" if method.upper() in ("GET", "HEAD") else "create",
+        fetched_response_id=dialect.stored_response_id(method, target.path) if dialect else None,
     )

@@ -100,6 +100,11 @@ class Provider:
     chat: ChatQuirks = ChatQuirks()
     extra_base_paths: tuple[str, ...] = ()
     """Other base paths the SDK ships for the same host (Google's ``/v1beta/openai``)."""
+    accepts_stream_usage_option: bool | None = True
+    """Whether the host accepts the ``stream_options.include_usage`` we inject into chat streams:
+    True (known: every built-in host), None (unknown: an operator-added host; injected, and a
+    refusal naming it is retried once without it), False (never injected; the operator's
+    ``LAVA_NO_STREAM_USAGE_OPTION_HOSTS``). See gateway/injection.py."""
 
     @property
     def base_url(self) -> str:
@@ -243,4 +248,5 @@ def generic_provider(host: str) -> Provider:
         pricing_id=None,
         families=_ALL_FAMILIES,
         chat=_GENERIC_CHAT,
+        accepts_stream_usage_option=None,
     )

@@ -52,7 +52,7 @@ __all__ = [
 OPENAI_CHAT: Final = OpenAIChatDialect()
 OPENAI_CHAT_NO_INJECT: Final = OpenAIChatDialect(inject_stream_usage=False)
 OPENAI_RESPONSES: Final = ResponsesDialect()
-OPENAI_RESPONSES_COMPACT: Final = ResponsesDialect(name="openai.responses_compact")
+OPENAI_RESPONSES_COMPACT: Final = ResponsesDialect(name="openai.responses_compact", stores_responses=False)
 OPENAI_RESPONSES_INPUT_TOKENS: Final = TokenCountDialect(name="openai.responses_input_tokens")
 OPENAI_EMBEDDINGS: Final = OpenAIEmbeddingsDialect()
 OPENAI_TRANSCRIPTIONS: Final = TranscriptionDialect()
@@ -118,7 +118,9 @@ def select_dialect(provider: Provider, method: str, path: str) -> Dialect | None
     clean = path.split("?", 1)[0].rstrip("/")
     for route in ROUTES:
         if verb in route.methods and provider.speaks(route.family) and route.pattern.search(clean):
-            if route.dialect is OPENAI_CHAT and not provider.chat.inject_stream_usage:
+            if route.dialect is OPENAI_CHAT and not (
+                provider.chat.inject_stream_usage and provider.accepts_stream_usage_option is not False
+            ):
                 return OPENAI_CHAT_NO_INJECT
             return route.dialect
     return None

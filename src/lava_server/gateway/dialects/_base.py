@@ -130,6 +130,16 @@ class Dialect(Protocol):
         """False when metering uses the request alone (TTS audio); the proxy may pass ``b""``."""
         ...
 
+    @property
+    def stores_responses(self) -> bool:
+        """The provider stores this call's response under an id it can be fetched by again
+        (OpenAI ``POST /responses``, ``GET /responses/{id}``): billed once per response."""
+        ...
+
+    def stored_response_id(self, method: str, path: str) -> str | None:
+        """For a fetch of a stored response, the id the request names (from the client's URL)."""
+        ...
+
     def request_model(self, path: str, body: JsonObj | None) -> str | None:
         """The model asked for: body ``model``, the URL for Gemini, ``model_id`` for ElevenLabs."""
         ...
@@ -270,6 +280,10 @@ class JsonDialect:
     name: str = ""
     billable: bool = True
     needs_response_body: bool = True
+    stores_responses: bool = False
+
+    def stored_response_id(self, method: str, path: str) -> str | None:
+        return None
 
     def request_model(self, path: str, body: JsonObj | None) -> str | None:
         return as_str(body.get("model")) if body is not None else None

@@ -105,6 +105,12 @@ class ResponsesDialect(JsonDialect):
     """``POST /responses``, ``POST /responses/compact`` and ``GET /responses/{id}``."""
 
     name: str = "openai.responses"
+    stores_responses: bool = True  # False for /responses/compact: its result is not fetched again
+
+    def stored_response_id(self, method: str, path: str) -> str | None:
+        if not self.stores_responses or method.upper() not in ("GET", "HEAD"):
+            return None
+        return path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or None
 
     def wants_stream(self, path: str, query: str, body: JsonObj | None) -> bool:
         if body is not None:
