@@ -12,7 +12,12 @@ from aiohttp import web
 from .api import checkout_sessions, connections, health, openapi, requests, usage, webhooks
 from .api.deps import SERVICES
 from .api.idempotency import idempotency_middleware
-from .api.middleware import api_version_middleware, error_middleware, header_limits_middleware
+from .api.middleware import (
+    api_version_middleware,
+    content_encoding_middleware,
+    error_middleware,
+    header_limits_middleware,
+)
 from .checkout import web as checkout_web
 from .clock import now_us
 from .context import Services, open_services
@@ -33,12 +38,18 @@ def build_app(svc: Services) -> web.Application:
         middlewares=[
             error_middleware,
             header_limits_middleware(limits.max_header_bytes),
+            content_encoding_middleware(limits.max_body_bytes),  # before anything reads the body
             api_version_middleware,
             idempotency_middleware(),
         ],
         client_max_size=limits.max_body_bytes,
-        # The parser's hard limits sit above ours so the middleware can answer in JSON.
-        handler_args={"max_field_size": PARSER_HARD_LIMIT, "max_line_size": PARSER_HARD_LIMIT},
+        # The parser's hard limits sit above ours so the middleware can answer in JSON; request
+        # bodies are decoded by content_encoding_middleware, with a bound and a clear 400.
+        handler_args={
+            "max_field_size": PARSER_HARD_LIMIT,
+            "max_line_size": PARSER_HARD_LIMIT,
+            "auto_decompress": False,
+        },
     )
     app[SERVICES] = svc
     for table in (

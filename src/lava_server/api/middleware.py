@@ -1,4 +1,12 @@
-"""Cross-cutting edge behaviour: our error shape for every failure, and API-version checks."""
+"""Cross-cutting edge behaviour: our error shape for every failure, compressed request bodies,
+and API-version checks.
+
+An error can be answered with our JSON error shape only while nothing has been sent. Once a
+handler has prepared a streamed response (the gateway records it under
+:data:`~lava_server.gateway.deliver.STREAM_RESPONSE`), its status line and headers are on the
+wire: the error may then only end that stream (a final SSE ``error`` event where it is SSE,
+the terminating chunk) and close the connection, never write a second response into its body.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from ..errors import ApiError
+from ..gateway.deliver import STREAM_RESPONSE, end_stream_with_error
 from ..store import StoreError
+from .content_encoding import decoded_request
 from .jsonio import error_response
 
 log = logging.getLogger("lava.api")
@@ -27,24 +37,47 @@ _HTTP_CODES = {
 }
 
 
+STREAM_END_TIMEOUT_S = 10.0  # writing the final error event and the terminating chunk
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as err:
-        return error_response(err)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
         message = exc.reason if exc.status != 404 else f"no route for {request.method} {request.path}"
-        return error_response(ApiError(exc.status, code, message))
+        return await _answer(request, ApiError(exc.status, code, message))
+    except ApiError as err:
+        return await _answer(request, err)
     except StoreError:
         log.exception("store failure on %s %s", request.method, request.path)
-        return error_response(ApiError(503, "store_unavailable", "the database is unavailable; retry later"))
+        return await _answer(request, ApiError(503, "store_unavailable", "the database is unavailable; retry later"))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "internal_error", "internal error; it has been logged"))
+        return await _answer(request, ApiError(500, "internal_error", "internal error; it has been logged"))
+
+
+async def _answer(request: web.Request, err: ApiError) -> web.StreamResponse:
+    """A fresh JSON error response, or, once a stream was prepared, the end of that stream."""
+    started: web.StreamResponse | None = request.get(STREAM_RESPONSE)
+    if started is None or not started.prepared:
+        return error_response(err)
+    log.warning("error after the stream of %s %s started: %s; ending it", request.method, request.path, err.code)
+    await end_stream_with_error(request, started, err, timeout_s=STREAM_END_TIMEOUT_S)
+    return started
+
+
+def content_encoding_middleware(max_body_bytes: int) -> Middleware:
+    """Decode a compressed request body before any handler reads it (api/content_encoding.py)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await handler(await decoded_request(request, max_body_bytes))
+
+    return middleware
 
 
 def header_limits_middleware(max_header_bytes: int) -> Middleware:
