@@ -38,7 +38,7 @@ def build_app(svc: Services) -> web.Application:
         middlewares=[
             error_middleware,
             header_limits_middleware(limits.max_header_bytes),
-            content_encoding_middleware(limits.max_body_bytes),  # before anything reads the body
+            content_encoding_middleware(limits.max_body_bytes, limits.client_body_timeout_s),  # before any body read
             api_version_middleware,
             idempotency_middleware(),
         ],

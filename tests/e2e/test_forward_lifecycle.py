@@ -119,6 +119,8 @@ def provider_app() -> web.Application:
         body = json.loads(entry["body"]) if entry["body"] else {}
         if body.get("stream"):
             usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+            if body.get("model") == "huge-usage":  # issue 14's repro: a count above 2**63
+                usage = {"prompt_tokens": 10, "completion_tokens": 2**64 + 5, "total_tokens": 2**64 + 15}
             return await stream(request, _chat_chunks(usage if "stream_options" in entry["body"] else None))
         return web.json_response(
             {
@@ -348,6 +350,65 @@ def test_a_settlement_failure_of_a_buffered_call_is_a_clean_500(
     assert r.status_code == 500 and r.json()["error"]["code"] == "settlement_failed"
     rec = env.request(r.headers["x-lava-request-id"])
     assert rec["status"] == "error"
+
+
+def _stream_ended_cleanly(raw: bytes) -> tuple[bytes, bytes, str]:
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert raw.count(b"HTTP/1.1") == 1
+    assert rest.endswith(b"0\r\n\r\n")
+    rid = next(
+        line.split(b":", 1)[1].strip().decode()
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"x-lava-request-id")
+    )
+    return head, rest, rid
+
+
+def test_usage_above_2_63_never_corrupts_the_stream(env: BillingEnv, account: Any) -> None:
+    """Issue 14's deterministic repro: whatever settlement makes of the absurd count (capped, or
+    failed), the client gets one whole response and the call is finished, never left pending."""
+    con, product = account
+    tok = env.token(con, product)
+    body = json.dumps({"model": "huge-usage", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+    raw = _raw_post(
+        env.server.url,
+        "/v1/forward?u=" + CHAT_URL,
+        {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"},
+        body.encode(),
+    )
+    _, rest, rid = _stream_ended_cleanly(raw)
+    assert b'"content":"Hi"' in rest
+    assert env.request(rid)["status"] in ("completed", "error")
+    env.assert_ledger_ok()
+
+
+def test_any_failure_after_the_stream_started_ends_it_cleanly(
+    env: BillingEnv, account: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only settlement: a fault anywhere after prepare() (here: in the relay itself) reaches
+    the error middleware, which ends the started stream instead of answering anew."""
+    from lava_server.gateway import relay as relay_module
+
+    con, product = account
+
+    def broken_flush(self: Any) -> bytes:
+        raise RuntimeError("a bug in the relay")
+
+    monkeypatch.setattr(relay_module.SseSink, "flush", broken_flush)
+    tok = env.token(con, product)
+    body = json.dumps({"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+    raw = _raw_post(
+        env.server.url,
+        "/v1/forward?u=" + CHAT_URL,
+        {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"},
+        body.encode(),
+    )
+    _, rest, rid = _stream_ended_cleanly(raw)
+    assert b"event: error" in rest and b"internal_error" in rest
+    rec = env.request(rid)
+    assert rec["status"] == "error" and rec["total_request_cost"] == "0.0000000000"
+    env.assert_ledger_ok()
 
 
 # -- upstream-chosen identifiers (issue 8) ---------------------------------------------------------

@@ -127,17 +127,23 @@ def decode_body(data: bytes, codings: list[str], limit: int) -> bytes:
     return data
 
 
-async def decoded_request(request: web.Request, limit: int) -> web.Request:
-    """``request`` itself when its body is not encoded; else a clone that carries the decoded body."""
+async def decoded_request(request: web.Request, limit: int, timeout_s: float) -> web.Request:
+    """``request`` itself when its body is not encoded; else a clone that carries the decoded body.
+
+    The encoded body must arrive within ``timeout_s`` (408 ``request_timeout``)."""
     header = request.headers.get("Content-Encoding")
     if header is None:
         return request
     codings = parse_codings(header)
     raw = bytearray()
-    async for chunk in request.content.iter_chunked(_STEP):
-        raw += chunk
-        if len(raw) > limit:
-            raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.content.iter_chunked(_STEP):
+                raw += chunk
+                if len(raw) > limit:
+                    raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", "the request body did not arrive in time") from None
     body = decode_body(bytes(raw), codings, limit) if codings else bytes(raw)
     headers = CIMultiDict(request.headers)
     headers.popall("Content-Encoding", None)

@@ -70,12 +70,12 @@ async def _answer(request: web.Request, err: ApiError) -> web.StreamResponse:
     return started
 
 
-def content_encoding_middleware(max_body_bytes: int) -> Middleware:
+def content_encoding_middleware(max_body_bytes: int, body_timeout_s: float) -> Middleware:
     """Decode a compressed request body before any handler reads it (api/content_encoding.py)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        return await handler(await decoded_request(request, max_body_bytes))
+        return await handler(await decoded_request(request, max_body_bytes, body_timeout_s))
 
     return middleware
 

@@ -112,8 +112,9 @@ class ForwardHandler:
             call = Call(target, dialect, body_json, reservation, stream=stream)
             return await self._forward(request, call, upstream_key, body)
         except BaseException as exc:
-            if not reservation.finished:
-                await asyncio.shield(self.gw.billing.fail(reservation, f"gateway failure: {type(exc).__name__}"))
+            if not reservation.finished:  # a bug or a cancellation: never left pending, never charged
+                ending = Ending(None, failure=f"gateway failure: {type(exc).__name__}")
+                await asyncio.shield(conclude(self.gw.billing, reservation, ending))
             raise
 
     async def _check_response_owner(self, auth: ForwardAuth, response_id: str) -> None:
