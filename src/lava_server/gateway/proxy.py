@@ -9,6 +9,7 @@ answer and :mod:`.settle` concludes it (the one settle-or-fail path).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from dataclasses import replace
@@ -131,56 +132,48 @@ class ForwardHandler:
         if dialect is not None and call.body_json is not None and dialect.billable:
             prep = dialect.prepare(call.body_json, call.stream)
             if prep.body is not None:
-                sent = orjson.dumps(prep.body)
-                injected = injected_fields(call.body_json, prep.body)
+                sent, injected = orjson.dumps(prep.body), injected_fields(call.body_json, prep.body)
             call.strip = prep.strip_usage_chunk
         headers = upstream_request_headers(request.headers, target.provider.auth_header(upstream_key))
-        opened = await self._open(request.method, target, sent, headers)
-        if isinstance(opened, Unanswered):
-            return await self._unanswered(res, opened)
-        upstream_cm: Any = opened[0]
-        upstream = opened[1]
-        prefetched: bytes | None = None
-        try:
+        async with contextlib.AsyncExitStack() as responses:
+            upstream = await self._send(responses, request.method, target, sent, headers)
+            if isinstance(upstream, Unanswered):
+                return await self._unanswered(res, upstream)
+            refusal: bytes | None = None
             if injected and upstream.status in REJECTION_STATUSES:
                 limits = self.gw.settings.limits
                 read = await read_whole(upstream, limits.upstream_read_timeout_s, limits.max_upstream_body_bytes)
                 if isinstance(read, Unanswered):
                     return await self._unanswered(res, read)
-                prefetched = read
-                if names_injected(prefetched, injected):
-                    log.warning(
-                        "%s refused the injected %s; retrying once without it (set "
-                        "LAVA_NO_STREAM_USAGE_OPTION_HOSTS to skip the first try)",
-                        target.host,
-                        ", ".join(injected),
-                    )
-                    await upstream_cm.__aexit__(None, None, None)
-                    call.strip = False
-                    upstream_cm = None
-                    opened = await self._open(request.method, target, body, headers)
-                    if isinstance(opened, Unanswered):
-                        return await self._unanswered(res, opened)
-                    upstream_cm, upstream = opened
-                    prefetched = None
+                refusal = read
+            if refusal is not None and names_injected(refusal, injected):
+                log.warning(
+                    "%s refused the injected %s; retrying once without it "
+                    "(LAVA_NO_STREAM_USAGE_OPTION_HOSTS skips the first try)",
+                    target.host,
+                    ", ".join(injected),
+                )
+                upstream.release()
+                call.strip, refusal = False, None
+                upstream = await self._send(responses, request.method, target, body, headers)
+                if isinstance(upstream, Unanswered):
+                    return await self._unanswered(res, upstream)
             out_headers = client_response_headers(upstream.headers, res.record.id)
-            ok = 200 <= upstream.status < 300 and prefetched is None
+            ok = 200 <= upstream.status < 300 and refusal is None
             streamed = call.stream or upstream.headers.get("Content-Type", "").startswith("text/event-stream")
             if ok and streamed and dialect is not None and dialect.billable:
                 return await deliver_stream(self.gw, request, upstream, out_headers, call)
-            return await deliver_buffered(self.gw, upstream, out_headers, call, prefetched)
-        finally:
-            if upstream_cm is not None:
-                await upstream_cm.__aexit__(None, None, None)
+            return await deliver_buffered(self.gw, upstream, out_headers, call, refusal)
 
     async def _unanswered(self, res: Reservation, why: Unanswered) -> web.StreamResponse:
         await conclude(self.gw.billing, res, Ending(None, failure=why.reason))
         return error_response(why.error, res.record.id)
 
-    async def _open(
-        self, method: str, target: Target, body: bytes, headers: Any
-    ) -> tuple[Any, aiohttp.ClientResponse] | Unanswered:
-        """The upstream's response headers, or why there are none (the call then fails)."""
+    async def _send(
+        self, responses: contextlib.AsyncExitStack, method: str, target: Target, body: bytes, headers: Any
+    ) -> aiohttp.ClientResponse | Unanswered:
+        """The upstream's response headers (the response is closed with ``responses``), or why
+        there are none (the call then fails)."""
         limits = self.gw.settings.limits
         upstream_cm = self.gw.session.request(
             method,
@@ -203,4 +196,5 @@ class ForwardHandler:
         except (aiohttp.ClientError, UpstreamBlocked, OSError, ValueError) as exc:
             err = ApiError(502, "upstream_unreachable", f"could not reach {target.host}: {type(exc).__name__}")
             return Unanswered(f"upstream unreachable: {type(exc).__name__}", err)
-        return upstream_cm, upstream
+        responses.push_async_exit(upstream_cm)
+        return upstream
