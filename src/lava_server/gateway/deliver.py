@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 from ..errors import ApiError
 from ..money import to_wire
 from .call import Call, Gateway
+from .dialects._base import is_sse_content
 from .relay import CLIENT_GONE, BodySink, Sink, SseSink, relay
 from .settle import Ending, conclude
 
@@ -64,10 +65,9 @@ async def end_stream_with_error(
     """End an already-prepared stream after a failure: a final error event if it is SSE, the
     terminating chunk, then the connection is closed (never reused for another request)."""
     response.force_close()
-    is_sse = response.headers.get("Content-Type", "").startswith("text/event-stream")
     try:
         async with asyncio.timeout(timeout_s):
-            if is_sse:
+            if is_sse_content(response.headers.get("Content-Type", "")):
                 await response.write(sse_error_event(err))
             await response.write_eof()
     except (*CLIENT_GONE, TimeoutError, RuntimeError):
@@ -126,7 +126,7 @@ async def deliver_stream(
     assert dialect is not None
     ctype = upstream.headers.get("Content-Type", "")
     sink: Sink
-    if ctype.startswith("text/event-stream"):
+    if is_sse_content(ctype):
         sink = SseSink(dialect.stream_meter(call.target.provider, call.body_json, call.strip), strip=call.strip)
     else:  # e.g. Gemini's JSON-array stream without alt=sse
         sink = BodySink(

@@ -25,6 +25,7 @@ from ..store.requests import merchant_has_response
 from .call import Call, Gateway
 from .deliver import Unanswered, deliver_buffered, deliver_stream, error_response, read_whole
 from .dialects import select_dialect
+from .dialects._base import is_sse_content
 from .injection import injected_fields, names_injected
 from .metadata import collect_metadata
 from .outcome import build_plan
@@ -160,7 +161,7 @@ class ForwardHandler:
                     return await self._unanswered(res, upstream)
             out_headers = client_response_headers(upstream.headers, res.record.id)
             ok = 200 <= upstream.status < 300 and refusal is None
-            streamed = call.stream or upstream.headers.get("Content-Type", "").startswith("text/event-stream")
+            streamed = call.stream or is_sse_content(upstream.headers.get("Content-Type", ""))
             if ok and streamed and dialect is not None and dialect.billable:
                 return await deliver_stream(self.gw, request, upstream, out_headers, call)
             return await deliver_buffered(self.gw, upstream, out_headers, call, refusal)
