@@ -514,3 +514,21 @@ def test_bad_compressed_bodies_log_no_traceback(env: BillingEnv, caplog: pytest.
         assert r.status_code == 400
         asyncio.run(asyncio.sleep(0.2))
     assert not [rec for rec in caplog.records if rec.exc_info]
+
+
+def test_a_compressed_rest_body_is_read_decoded(env: BillingEnv, account: Any) -> None:
+    """Every handler sees the decoded body, not only /v1/forward's (here /v1/quote's JSON reader)."""
+    con, product = account
+    payload = {"url": CHAT_URL, "body": {"model": "gpt-4o-mini", "max_tokens": 10, "messages": []}}
+    r = httpx.post(
+        env.server.url + "/v1/quote",
+        content=gzip.compress(json.dumps(payload).encode()),
+        headers={
+            "Authorization": f"Bearer {env.token(con, product)}",
+            "Content-Encoding": "gzip",
+            "Content-Type": "application/json",
+        },
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "gpt-4o-mini" and r.json()["max_output_tokens"] == 10
