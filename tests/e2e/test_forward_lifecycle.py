@@ -253,13 +253,16 @@ def test_an_upstream_that_reuses_a_response_id_cannot_make_a_new_call_free(env: 
     env.assert_ledger_ok()
 
 
-def test_a_fetch_is_keyed_on_the_id_the_client_asked_for(env: BillingEnv, account: Any) -> None:
+def test_a_fetch_is_keyed_on_the_id_the_client_asked_for(env: BillingEnv) -> None:
     """The upstream answers GET /responses/resp_same with a body naming resp_other: had the
-    gateway keyed on that, the fetch of an already-billed response would be charged again."""
-    con, product = account
-    tok = env.token(con, product)
-    assert forward(env, RESPONSES_URL, tok, json={"model": "img-model", "input": "reuse"}).status_code == 200
-    before = env.balance(con)
+    gateway keyed on that, the fetch of an already-billed response would be charged again.
+    A merchant of its own, so no other test has billed either id for it."""
+    fresh = BillingEnv(env.server, env.fake, env.server.merchant("fetch-keying"), lambda: None)
+    product = fresh.product("--rate-type", "percentage", "--tier", "0:20")
+    con = fresh.connection(credit="10")
+    tok = fresh.token(con, product)
+    assert forward(fresh, RESPONSES_URL, tok, json={"model": "img-model", "input": "reuse"}).status_code == 200
+    before = fresh.balance(con)
     for _ in range(2):
         r = httpx.get(
             f"{env.server.url}/v1/forward",
@@ -267,4 +270,6 @@ def test_a_fetch_is_keyed_on_the_id_the_client_asked_for(env: BillingEnv, accoun
             headers={"Authorization": f"Bearer {tok}"},
         )
         assert r.status_code == 200
-    assert env.balance(con) == before
+        assert fresh.request(r.headers["x-lava-request-id"])["provider_usage"]["input_tokens"] == 2000
+    assert fresh.balance(con) == before  # the POST billed resp_same; its fetches are free
+    fresh.assert_ledger_ok()
