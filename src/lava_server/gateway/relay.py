@@ -7,8 +7,8 @@ counts as gone. What a chunk means is the business of a :class:`Sink`:
   the dialect's stream meter. Only when the gateway injected a usage request the client did
   not ask for are events re-framed, so that one usage-only event can be dropped.
 * :class:`BodySink` (a streamed body that is not SSE, e.g. Gemini's JSON array without
-  ``alt=sse``): relayed as is, kept up to ``max_upstream_body_bytes`` and metered whole at the
-  end (its usage is in the last element).
+  ``alt=sse``): relayed as is, its skeleton kept up to ``max_upstream_body_bytes`` and metered
+  whole at the end (its usage is in the last element).
 
 If the client goes away, the upstream is drained to its end (its final usage event), bounded by
 ``drain_timeout_s`` and a cap on concurrent drains (a slot released in ``finally``).
@@ -28,6 +28,7 @@ from aiohttp import web
 
 from ..settings import Limits
 from .dialects import Dialect, JsonObj, StreamMeter
+from .json_skeleton import JsonSkeleton
 from .providers import Provider
 from .sse import SseEvent, SseParser
 from .usage import Metered
@@ -108,32 +109,35 @@ class SseSink:
 
 
 class BodySink:
-    """A streamed body that is not SSE: relayed as it comes, metered whole at its end."""
+    """A streamed body that is not SSE: relayed as it comes, metered whole at its end.
+
+    What is kept for metering is the body's :class:`~.json_skeleton.JsonSkeleton` (strings over
+    16 KiB, i.e. inline images and audio, elided), bounded by ``cap``: a large blob neither
+    costs memory nor makes the body too large to meter.
+    """
 
     def __init__(
         self, dialect: Dialect, provider: Provider, request_body: JsonObj | None, *, status: int, ctype: str, cap: int
     ) -> None:
         self._dialect, self._provider, self._request_body = dialect, provider, request_body
-        self._status, self._ctype, self._cap = status, ctype, cap
-        self._buf = bytearray()
+        self._status, self._ctype = status, ctype
+        self._skeleton = JsonSkeleton(cap)
         self.events = 0
         self.body_bytes = 0
 
     def feed(self, chunk: bytes) -> bytes:
         self.body_bytes += len(chunk)
-        if len(self._buf) <= self._cap:
-            self._buf += chunk
+        self._skeleton.feed(chunk)
         return chunk
 
     def overflow(self) -> str | None:
-        return "upstream response too large" if len(self._buf) > self._cap else None
+        return "upstream response too large" if self._skeleton.failed else None
 
     def flush(self) -> bytes:
         return b""
 
     def finish(self) -> Metered:
-        body = bytes(self._buf)
-        self._buf.clear()
+        body = self._skeleton.value() or b""  # None: cut inside a string; metered as no usage
         return self._dialect.meter_body(self._status, self._ctype, body, self._request_body, self._provider)
 
 
