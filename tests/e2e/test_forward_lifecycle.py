@@ -152,6 +152,59 @@ def test_a_settlement_failure_after_the_stream_started_ends_that_stream(
     env.assert_ledger_ok()
 
 
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_the_official_sdks_raise_on_the_final_error_event(
+    env: BillingEnv, account: Any, monkeypatch: pytest.MonkeyPatch, sdk: str
+) -> None:
+    """What the final event is for: a client using a provider's own SDK learns the call failed."""
+    import anthropic
+    import openai
+
+    con, product = account
+
+    async def settle(self: BillingService, res: Any, outcome: Any) -> Any:
+        raise OverflowError("usage too large to record")
+
+    monkeypatch.setattr(BillingService, "settle", settle)
+    tok = env.token(con, product)
+    if sdk == "openai":
+        client = openai.OpenAI(
+            base_url=f"{env.server.url}/v1/forward?u=https://api.openai.com/v1", api_key=tok, max_retries=0
+        )
+        with pytest.raises(openai.APIError, match="not charged"):
+            for _ in client.chat.completions.create(
+                model="explode", messages=[{"role": "user", "content": "hi"}], stream=True
+            ):
+                pass
+    else:  # the Anthropic SDK reads `event: error` from any stream (here: a chat stream's bytes)
+        from anthropic._streaming import Stream
+
+        raw = _raw_post(
+            env.server.url,
+            "/v1/forward?u=" + CHAT_URL,
+            {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"},
+            json.dumps({"model": "explode", "stream": True, "messages": []}).encode(),
+        )
+        _, rest, _ = _stream_ended_cleanly(raw)
+        body = _dechunk(rest)
+        response = httpx.Response(200, content=body, request=httpx.Request("POST", "http://x"))
+        client = anthropic.Anthropic(api_key="x", max_retries=0)
+        with pytest.raises(anthropic.APIError, match="not charged"):
+            for _ in Stream(cast_to=object, response=response, client=client):
+                pass
+
+
+def _dechunk(body: bytes) -> bytes:
+    out, rest = b"", body
+    while rest:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            return out
+        out, rest = out + rest[:n], rest[n + 2 :]
+    return out
+
+
 def test_a_settlement_failure_of_a_buffered_call_is_a_clean_500(
     env: BillingEnv, account: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -124,3 +124,25 @@ def test_with_the_drain_cap_reached_a_gone_client_is_cut_at_once() -> None:
     sink = SseSink(OPENAI_CHAT.stream_meter(OPENAI, None, False), strip=False)
     result = _run([b'data: {"choices":[]}\n\n'], sink, Client(), drains, client_gone=True)
     assert result.cut == "client disconnected and the drain cap is reached"
+
+
+@pytest.mark.parametrize("strip", [False, True])
+def test_the_end_marker_is_held_until_the_call_is_concluded(strip: bool) -> None:
+    """SDKs stop reading at [DONE]: it goes out only after settlement, so an error can precede it."""
+    assert OPENAI is not None
+    done = b"data: [DONE]\n\n"
+    chunks = [b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n', b'data: {"choices":[]}\n\n' + done]
+    sink = SseSink(OPENAI_CHAT.stream_meter(OPENAI, None, strip), strip=strip)
+    client = Client()
+    _run(chunks, sink, client, asyncio.Semaphore(1))
+    assert b"".join(client.written) + sink.held == b"".join(chunks)
+    assert sink.held == done
+
+
+def test_bytes_after_the_end_marker_release_it_in_order() -> None:
+    assert OPENAI is not None
+    chunks = [b"data: [DONE]\n\n", b": trailing comment\n\n"]
+    sink = SseSink(OPENAI_CHAT.stream_meter(OPENAI, None, False), strip=False)
+    client = Client()
+    _run(chunks, sink, client, asyncio.Semaphore(1))
+    assert b"".join(client.written) == b"".join(chunks) and sink.held == b""

@@ -46,16 +46,23 @@ def error_response(err: ApiError, request_id: str | None) -> web.Response:
 
 
 def abort(request: web.Request) -> None:
-    """The upstream failed mid-body: cut the client connection too, without the terminating
-    chunk, so the client sees a truncated response instead of a clean (but partial) end."""
+    """Cut the client connection without the terminating chunk: after the upstream failed or we
+    cut a stream, so the client sees a truncated response instead of a clean (but partial) end;
+    and once the client is gone, so its unsent buffer is freed."""
     if request.transport is not None and not request.transport.is_closing():
         request.transport.abort()
 
 
 def sse_error_event(err: ApiError) -> bytes:
-    """One SSE event every dialect's SDK reads as an error: ``event: error`` (Anthropic,
-    Responses) with an ``error`` object in its data (OpenAI chat, Gemini)."""
-    data = {"type": "error", "error": {"type": "api_error", "code": err.code, "message": err.message}}
+    """One SSE event every dialect's SDK reads as an error: ``event: error`` (Anthropic), an
+    ``error`` object in its data (the OpenAI and Gemini SDKs), and the Responses API's
+    top-level ``code`` / ``message``."""
+    data = {
+        "type": "error",
+        "code": err.code,
+        "message": err.message,
+        "error": {"type": "api_error", "code": err.code, "message": err.message},
+    }
     return b"event: error\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
@@ -174,6 +181,8 @@ async def deliver_stream(
     elif not result.client_gone:
         try:
             async with asyncio.timeout(limits.client_write_timeout_s):
+                if sink.held:
+                    await response.write(sink.held)
                 await response.write_eof()
         except (*CLIENT_GONE, TimeoutError):
             abort(request)

@@ -37,6 +37,7 @@ log = logging.getLogger("lava.gateway")
 # Any failure to write to the client means it is gone: a reset while aiohttp waits for the
 # socket to drain surfaces as a bare ConnectionError("Connection lost").
 CLIENT_GONE = (ConnectionError, OSError)
+_END_MARKER = b"[DONE]"  # OpenAI-compatible streams' last event; SDKs stop reading there
 
 
 async def write_to_client(response: web.StreamResponse, data: bytes, timeout_s: float) -> bool:
@@ -73,14 +74,25 @@ class Sink(Protocol):
         """What the dialect learned; called once, after :meth:`flush`."""
         ...
 
+    @property
+    def held(self) -> bytes:
+        """Bytes held back until the call is concluded (relayed only if it concludes cleanly)."""
+        ...
+
 
 class SseSink:
-    """An SSE stream, metered event by event (see the module docstring)."""
+    """An SSE stream, metered event by event (see the module docstring).
+
+    An OpenAI-style end marker (``data: [DONE]``) that ends a chunk is held back and relayed by
+    the caller only once the call is concluded (:attr:`held`): SDKs stop reading at it, so a
+    failure after the upstream's end must reach the client *before* it (deliver.py).
+    """
 
     def __init__(self, meter: StreamMeter, *, strip: bool) -> None:
         self._parser = SseParser()
         self._meter = meter
         self._strip = strip
+        self.held = b""
         self.events = 0
         self.body_bytes = 0
 
@@ -89,9 +101,13 @@ class SseSink:
         # never a fragment of an oversized event.
         kept = [ev.raw for ev in events if self._meter.feed(ev) or ev.elided]
         self.events += len(events)
-        if chunk is not None and not self._strip:
-            return chunk
-        return b"".join(kept)
+        out = chunk if chunk is not None and not self._strip else b"".join(kept)
+        if self.held and out:  # more came after the marker: keep the order
+            out, self.held = self.held + out, b""
+        last = events[-1] if events else None
+        if last is not None and last.data.strip() == _END_MARKER and last.raw and out.endswith(last.raw):
+            out, self.held = out[: len(out) - len(last.raw)], last.raw
+        return out
 
     def feed(self, chunk: bytes) -> bytes:
         return self._relayed(chunk, self._parser.feed(chunk))
@@ -101,7 +117,7 @@ class SseSink:
 
     def flush(self) -> bytes:
         tail = self._relayed(None, self._parser.flush())
-        # Without re-framing every byte was already relayed with its chunk.
+        # Without re-framing every byte was already relayed with its chunk (or is held).
         return tail if self._strip else b""
 
     def finish(self) -> Metered:
@@ -134,6 +150,10 @@ class BodySink:
         return "upstream response too large" if self._skeleton.failed else None
 
     def flush(self) -> bytes:
+        return b""
+
+    @property
+    def held(self) -> bytes:
         return b""
 
     def finish(self) -> Metered:
