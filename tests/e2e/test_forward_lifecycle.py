@@ -98,18 +98,23 @@ def test_usage_in_a_final_event_over_the_cap_is_read_exactly(env: BillingEnv, ac
 # -- an error after the stream started -----------------------------------------------------------
 
 
-def _raw_post(url: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+def _raw_post(url: str, path: str, headers: dict[str, str], body: bytes, *, until_closed: bool = False) -> bytes:
+    """One keep-alive HTTP/1.1 request on a raw socket; the raw answer. Reads until the chunked
+    body's terminating chunk or, with ``until_closed``, until the server closes the connection
+    (a hang of either kind fails on the socket timeout)."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=20) as sock:
         head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\nContent-Length: {len(body)}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         sock.sendall(head.encode() + body)
         out = b""
-        while True:  # the server must close the connection itself, not leave it hanging
+        while True:
             data = sock.recv(65536)
             if not data:
                 return out
             out += data
+            if not until_closed and out.endswith(b"\r\n0\r\n\r\n"):
+                return out
 
 
 def test_a_settlement_failure_after_the_stream_started_ends_that_stream(
@@ -132,6 +137,7 @@ def test_a_settlement_failure_after_the_stream_started_ends_that_stream(
         "/v1/forward?u=" + CHAT_URL,
         {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"},
         body,
+        until_closed=True,  # the server must close the connection itself, not leave it hanging
     )
     head, _, rest = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
@@ -271,6 +277,7 @@ def test_any_failure_after_the_stream_started_ends_it_cleanly(
         "/v1/forward?u=" + CHAT_URL,
         {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"},
         body.encode(),
+        until_closed=True,
     )
     _, rest, rid = _stream_ended_cleanly(raw)
     assert b"event: error" in rest and b"internal_error" in rest
