@@ -41,6 +41,8 @@ class Limits:
     hold_output_max_tokens: int = 200_000  # cap on a client's max_tokens when sizing a hold
     max_upstream_connections: int = 1000
     db_statement_timeout_s: float = 10.0
+    max_client_connections: int = 10_000  # open client connections per worker process; above it: 503, closed
+    client_idle_timeout_s: float = 15.0  # idle keep-alive, and the time to send a request line and headers
 
     @property
     def hold_lifetime_s(self) -> float:
