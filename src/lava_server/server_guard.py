@@ -21,7 +21,7 @@ import asyncio
 import logging
 import resource
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -54,7 +54,7 @@ def effective_connection_bound(configured: int, upstream_connections: int) -> in
         except (ValueError, OSError):
             pass
     available = soft - upstream_connections - FD_RESERVE
-    bound = max(16, min(configured, available))
+    bound = configured if configured <= available else max(16, available)
     if bound < configured:
         log.warning(
             "client connections bounded at %d (not %d): the file-descriptor limit is %d", bound, configured, soft
@@ -100,10 +100,10 @@ class _Refuse(asyncio.Protocol):
         self._guard = guard
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
+        tcp = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
         self._guard.refused_one()
-        transport.write(REFUSAL)
-        transport.close()
+        tcp.write(REFUSAL)
+        tcp.close()
 
 
 class ConnectionGuard:

@@ -159,7 +159,11 @@ class WorkersEnv:
 
 
 def make_workers_env(
-    data_dir: Path, workers: int, prices: Sequence[tuple[str, str, str, str]], database_url: str | None = None
+    data_dir: Path,
+    workers: int,
+    prices: Sequence[tuple[str, str, str, str]],
+    database_url: str | None = None,
+    extra_args: Sequence[str] = (),
 ) -> WorkersEnv:
     """Prices, a merchant and a managed key set up offline, then ``lava serve --workers N``."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -171,7 +175,13 @@ def make_workers_env(
     fake = start_in_thread(lambda: make_fake_app())
     try:
         proc, server_url = start_lava(
-            data_dir, "--workers", str(workers), "--upstream", f"api.openai.com={fake.url}", database_url=url
+            data_dir,
+            "--workers",
+            str(workers),
+            "--upstream",
+            f"api.openai.com={fake.url}",
+            *extra_args,
+            database_url=url,
         )
     except BaseException:
         fake.stop()
