@@ -43,6 +43,18 @@ def short(frame: str) -> str:
     return f"{path}:{m.group('func')}"
 
 
+def thread_cpu_ms(pid: int) -> dict[int, float]:
+    """utime + stime of each thread of ``pid``, in ms."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) * 1000 / loadgen.CLK_TCK
+    return out
+
+
 def summarise(raw: Path, top: int) -> str:
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -93,15 +105,24 @@ async def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
             await asyncio.sleep(0.5)
             before = loadgen.cpu_ms([pid])
+            threads_before = thread_cpu_ms(pid)
             sample = await loadgen.run_client(
                 t.url, t.headers, body, args.concurrency, args.seconds - 1, stream=args.stream
             )
             used = loadgen.cpu_ms([pid]) - before
+            threads = {tid: ms - threads_before.get(tid, 0.0) for tid, ms in thread_cpu_ms(pid).items()}
             spy_proc.wait(args.seconds + 30)
             print(
                 f"{'streamed' if args.stream else 'non-streamed'}, c={args.concurrency}: {sample.rps:.0f} req/s, "
                 f"{used / max(sample.requests, 1):.2f} CPU ms per request (with py-spy attached), "
                 f"errors {sample.errors}\n"
+            )
+            n = max(sample.requests, 1)
+            main_ms = threads.pop(pid, 0.0)
+            others = sorted(threads.values(), reverse=True)
+            print(
+                f"CPU ms per request by thread: event loop {main_ms / n:.3f}; other threads (busiest first: the "
+                f"SQLite writer, then readers) {', '.join(f'{ms / n:.3f}' for ms in others if ms > 0) or '0'}\n"
             )
             print(summarise(raw, args.top))
         finally:
