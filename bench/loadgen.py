@@ -76,14 +76,25 @@ def tree(root: int) -> list[int]:
     return out
 
 
-def cpu_ms(pids: list[int]) -> float:
-    """utime + stime of ``pids`` in milliseconds."""
-    ticks = 0
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each of ``pids`` that is still running, in milliseconds."""
+    out: dict[int, float] = {}
     for pid in pids:
         f = _stat_fields(pid)
         if f is not None:
-            ticks += int(f[11]) + int(f[12])
-    return ticks * 1000 / CLK_TCK
+            out[pid] = (int(f[11]) + int(f[12])) * 1000 / CLK_TCK
+    return out
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU ms used between two snapshots by the processes present in both (one that exited
+    meanwhile would otherwise count negative)."""
+    return sum(after[p] - before[p] for p in after if p in before)
+
+
+def cpu_ms(pids: list[int]) -> float:
+    """utime + stime of ``pids`` in milliseconds."""
+    return sum(cpu_by_pid(pids).values())
 
 
 def postgres_pids() -> list[int]:

@@ -298,15 +298,15 @@ async def measure(t: Target, mode: str, c: int, duration: float, wrk: str | None
     body = json.dumps({**BODY, "stream": True} if stream else BODY).encode()
     pids = loadgen.tree(t.root.pid) if t.root else []
     pg = loadgen.postgres_pids() if t.uses_postgres else []
-    before, pg_before = loadgen.cpu_ms(pids), loadgen.cpu_ms(pg)
+    before, pg_before = loadgen.cpu_by_pid(pids), loadgen.cpu_by_pid(pg)
     if wrk and not stream:
         sample = await asyncio.to_thread(loadgen.run_wrk, wrk, t.url, t.headers, body, c, duration)
     else:
         sample = await loadgen.run_client(t.url, t.headers, body, c, duration, stream=stream)
     if t.root:
-        sample.cpu_ms = loadgen.cpu_ms(pids) - before
+        sample.cpu_ms = loadgen.cpu_delta(before, loadgen.cpu_by_pid(pids))
     if t.uses_postgres:
-        sample.db_cpu_ms = loadgen.cpu_ms(pg) - pg_before
+        sample.db_cpu_ms = loadgen.cpu_delta(pg_before, loadgen.cpu_by_pid(pg))
     return sample
 
 
