@@ -32,6 +32,7 @@ class Sample:
     wrk_percentiles: dict[int, float] = field(default_factory=dict)
     cpu_ms: float | None = None
     db_cpu_ms: float | None = None
+    max_rss_mb: float | None = None  # the largest resident set of any one process of the target
     error_note: str = ""
 
     @property
@@ -84,6 +85,29 @@ def cpu_by_pid(pids: list[int]) -> dict[int, float]:
         if f is not None:
             out[pid] = (int(f[11]) + int(f[12])) * 1000 / CLK_TCK
     return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of one process in MiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def sample_rss(pids: list[int], stop: asyncio.Event, every_s: float = 0.2) -> float:
+    """The largest RSS (MiB) any of ``pids`` reaches until ``stop`` is set."""
+    peak = 0.0
+    while not stop.is_set():
+        peak = max([peak, *(rss_mb(p) for p in pids)])
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            pass
+    return peak
 
 
 def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:

@@ -299,10 +299,16 @@ async def measure(t: Target, mode: str, c: int, duration: float, wrk: str | None
     pids = loadgen.tree(t.root.pid) if t.root else []
     pg = loadgen.postgres_pids() if t.uses_postgres else []
     before, pg_before = loadgen.cpu_by_pid(pids), loadgen.cpu_by_pid(pg)
-    if wrk and not stream:
-        sample = await asyncio.to_thread(loadgen.run_wrk, wrk, t.url, t.headers, body, c, duration)
-    else:
-        sample = await loadgen.run_client(t.url, t.headers, body, c, duration, stream=stream)
+    done = asyncio.Event()
+    rss = asyncio.create_task(loadgen.sample_rss(pids, done))
+    try:
+        if wrk and not stream:
+            sample = await asyncio.to_thread(loadgen.run_wrk, wrk, t.url, t.headers, body, c, duration)
+        else:
+            sample = await loadgen.run_client(t.url, t.headers, body, c, duration, stream=stream)
+    finally:
+        done.set()
+    sample.max_rss_mb = await rss if pids else None
     if t.root:
         sample.cpu_ms = loadgen.cpu_delta(before, loadgen.cpu_by_pid(pids))
     if t.uses_postgres:
@@ -320,7 +326,7 @@ def report(results: list[Result], notes: dict[str, str], skipped: dict[str, str]
     lines = [header, ""]
     by = {(r.target, r.mode, r.c): r.sample for r in results}
     targets = list(dict.fromkeys(r.target for r in results))
-    cs = sorted({r.c for r in results})
+    cs = sorted({r.c for r in results if r.mode != "stream-many"})
     for mode, title in (("plain", "Non-streamed chat completions"), ("stream", "Streamed chat completions (SSE)")):
         first = "first event p50" if mode == "stream" else "p50"
         lines += [f"### {title}", ""]
@@ -344,6 +350,20 @@ def report(results: list[Result], notes: dict[str, str], skipped: dict[str, str]
                     f"| {name} | {c} | {f(s.rps, 0)} | {f(p50)} | {f(s.pct(90))} | {f(s.pct(99))} | "
                     f"{f(added50)} / {f(added99)} | {f(s.cpu_per_request)} | {f(s.db_cpu_per_request)} | {err} |"
                 )
+        lines.append("")
+    many = [r for r in results if r.mode == "stream-many"]
+    if many:
+        lines += [f"### {many[0].c} concurrent streams", ""]
+        lines.append("| target | streams/s | p50 ms | p99 ms | slowest ms | largest RSS of one process, MiB | errors |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
+        for r in many:
+            s = r.sample
+            slowest = max(s.latencies) if s.latencies else None
+            err = f"{s.errors}" + (f" ({s.error_note})" if s.errors and s.error_note else "")
+            lines.append(
+                f"| {r.target} | {f(s.rps, 0)} | {f(s.pct(50))} | {f(s.pct(99))} | {f(slowest)} | "
+                f"{f(s.max_rss_mb, 0)} | {err} |"
+            )
         lines.append("")
     lines += ["### Ratios: ours against each peer (same run)", ""]
     top = max(cs)
@@ -423,6 +443,11 @@ async def run(args: argparse.Namespace) -> int:
                             f"p99 {f(s.pct(99))} ms  cpu/req {f(s.cpu_per_request)} ms  errors {s.errors}",
                             flush=True,
                         )
+                if args.many_streams and name != "direct":
+                    s = await measure(t, "stream", args.many_streams, args.duration, None)
+                    results.append(Result(name, "stream-many", args.many_streams, s))
+                    print(f"{name:14} {args.many_streams} streams: {s.rps:7.0f}/s  p99 {f(s.pct(99))} ms  "
+                          f"max RSS {f(s.max_rss_mb, 0)} MiB  errors {s.errors}", flush=True)  # fmt: skip
             finally:
                 if t.root:
                     stop(t.root)
@@ -453,7 +478,8 @@ async def run(args: argparse.Namespace) -> int:
                     {"target": r.target, "mode": r.mode, "c": r.c, "rps": r.sample.rps, "errors": r.sample.errors,
                      "p50": r.sample.pct(50), "p90": r.sample.pct(90), "p99": r.sample.pct(99),
                      "first_p50": r.sample.pct(50, r.sample.first) if r.sample.first else None,
-                     "cpu_ms_per_request": r.sample.cpu_per_request, "db_cpu_ms_per_request": r.sample.db_cpu_per_request}
+                     "cpu_ms_per_request": r.sample.cpu_per_request, "db_cpu_ms_per_request": r.sample.db_cpu_per_request,
+                     "max_rss_mb": r.sample.max_rss_mb}
                     for r in results
                 ],
                 indent=1,
@@ -469,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds per cell (default 5; smoke 0.5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per target")
     parser.add_argument("--concurrency", help="comma-separated (default 1,16,64; smoke 1,8)")
+    parser.add_argument("--many-streams", type=int, help="then N concurrent streams per target (default 512; 0: skip)")
     parser.add_argument("--postgres-url", help="a PostgreSQL server URL whose user may create databases")
     parser.add_argument("--no-install", action="store_true", help="measure only peers already installed")
     parser.add_argument("--no-wrk", action="store_true", help="use the aiohttp client for non-streamed calls too")
@@ -484,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         args.duration = args.duration or 0.5
         args.warmup = min(args.warmup, 0.3)
         args.concurrency = args.concurrency or "1,8"
+        args.many_streams = 0 if args.many_streams is None else args.many_streams
+    args.many_streams = 512 if args.many_streams is None else args.many_streams
     args.targets = args.targets or ",".join(ALL_TARGETS)
     args.duration = args.duration or 5.0
     args.concurrency = [int(c) for c in (args.concurrency or "1,16,64").split(",")]
