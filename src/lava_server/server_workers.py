@@ -94,6 +94,7 @@ def supervise(settings: Settings, *, host: str, port: int, demo: bool, workers: 
 def _prepare(settings: Settings, url: str, demo: bool) -> dict[str, Any]:
     """Fork the preparation child and return what it reports (``database``, demo fields)."""
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -111,7 +112,7 @@ def _prepare(settings: Settings, url: str, demo: bool) -> dict[str, Any]:
             if "error" in result:
                 raise SystemExit(1)
 
-        _child(os.getppid(), work)
+        _child(parent, work)
     os.close(write_fd)
     with os.fdopen(read_fd) as inp:
         text = inp.read()

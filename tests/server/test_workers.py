@@ -11,8 +11,10 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.billing.billing_fixtures import FORWARD_PATH, prompt_of
 from tests.billing.test_concurrency import PRICES, _assert_exactly_once, _burst, _setup
 from tests.support.workers import WorkersEnv, alive, cpu_ticks, make_workers_env
 
@@ -76,5 +78,30 @@ def test_dead_worker_is_replaced_and_supervisor_kill_takes_workers_down(tmp_path
         while time.monotonic() < deadline and any(alive(p) for p in now):
             time.sleep(0.1)
         assert not any(alive(p) for p in now)
+    finally:
+        env.close()
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_lets_a_stream_in_flight_finish_and_charge(tmp_path: Path) -> None:
+    env = make_workers_env(tmp_path / "d", 2, PRICES)
+    try:
+        product = env.product("--rate-type", "fixed", "--tier", "0:0")
+        con = env.connection(credit="1")
+        tok = env.token(con, product)
+        body = {"model": "slow-stream", "stream": True, "max_tokens": 30, "messages": prompt_of(10, out_words=30)}
+        headers = {"Authorization": f"Bearer {tok}", "x-fake-chunk-delay-ms": "50"}  # ~1.5 s of chunks
+        with httpx.stream("POST", env.url + FORWARD_PATH, json=body, headers=headers, timeout=30) as r:
+            assert r.status_code == 200
+            chunks = r.iter_text()
+            first = next(chunks)
+            env.proc.send_signal(signal.SIGTERM)  # mid-stream
+            text = first + "".join(chunks)
+        assert "[DONE]" in text
+        env.proc.wait(30)
+        assert env.proc.returncode == 0
+        (row,) = env.rows("SELECT status, output_tokens FROM requests WHERE connection_id = $1", con.id)
+        assert row["status"] == "completed" and int(row["output_tokens"]) == 30
+        env.assert_ledger_ok()
     finally:
         env.close()
