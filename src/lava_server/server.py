@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -64,9 +65,9 @@ async def prepare(svc: Services, url: str, demo: bool) -> dict[str, Any]:
 
 
 async def run_worker(
-    svc: Services, sock: socket.socket, *, orphans_at_start: bool, ready: Any = None, stop: asyncio.Event | None = None
+    svc: Services, sock: socket.socket, *, orphans_at_start: bool, ready: Callable[[], None] | None = None
 ) -> None:
-    """Serve ``sock`` with the app over ``svc`` until SIGINT/SIGTERM (or ``stop``), then drain.
+    """Serve ``sock`` with the app over ``svc`` until SIGINT/SIGTERM, then drain (bounded).
 
     ``orphans_at_start``: this process alone owns an SQLite store, so every pending request is an
     orphan of a previous run (with several workers the supervisor reconciles them instead).
@@ -87,7 +88,7 @@ async def run_worker(
     guard = ConnectionGuard(effective_connection_bound(limits.max_client_connections, limits.max_upstream_connections))
     loop = asyncio.get_running_loop()
     server = await loop.create_server(guard.protocol_factory(runner.server), sock=sock, backlog=BACKLOG)
-    stop = stop or asyncio.Event()
+    stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if ready is not None:
