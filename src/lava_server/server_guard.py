@@ -27,13 +27,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger("lava.server")
 
+_REFUSAL_BODY = b'{"error":{"message":"too many open connections","code":"too_many_connections","status":503}}'
 REFUSAL = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"Content-Type: application/json\r\n"
     b"Retry-After: 1\r\n"
     b"Connection: close\r\n"
-    b"Content-Length: 79\r\n\r\n"
-    b'{"error":{"code":"too_many_connections","message":"too many open connections"}}'
+    b"Content-Length: " + str(len(_REFUSAL_BODY)).encode() + b"\r\n\r\n" + _REFUSAL_BODY
 )
 REFUSAL_LOG_INTERVAL_S = 10.0
 FD_RESERVE = 256  # descriptors kept for the database, log files, the listening socket, DNS…

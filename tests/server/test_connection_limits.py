@@ -73,7 +73,10 @@ def test_idle_connections_are_bounded_refused_with_a_log_line_and_expire(env: Wo
         assert _fds(pid) <= baseline + MAX_CONNECTIONS + 2
         refused = httpx.get(env.url + "/healthz", timeout=5)
         assert refused.status_code == 503
-        assert refused.json()["error"]["code"] == "too_many_connections"
+        assert refused.json() == {
+            "error": {"message": "too many open connections", "code": "too_many_connections", "status": 503}
+        }
+        assert refused.headers["retry-after"] == "1"
         # idle connections are closed after the idle timeout, and normal requests work again
         deadline = time.monotonic() + IDLE_TIMEOUT_S + 3
         while time.monotonic() < deadline and _fds(pid) > baseline + 2:
