@@ -33,6 +33,7 @@ class Sample:
     cpu_ms: float | None = None
     db_cpu_ms: float | None = None
     max_rss_mb: float | None = None  # the largest resident set of any one process of the target
+    foreign_cpu_pct: float | None = None  # CPU used by everything else on the machine, % of all cores
     error_note: str = ""
 
     @property
@@ -85,6 +86,19 @@ def cpu_by_pid(pids: list[int]) -> dict[int, float]:
         if f is not None:
             out[pid] = (int(f[11]) + int(f[12])) * 1000 / CLK_TCK
     return out
+
+
+def machine_busy_ms() -> float:
+    """CPU time all cores have spent busy since boot (/proc/stat), in ms."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) * 1000 / CLK_TCK
+
+
+def self_cpu_ms() -> float:
+    """This process and its waited-for children (wrk), in ms."""
+    t = os.times()
+    return (t.user + t.system + t.children_user + t.children_system) * 1000
 
 
 def rss_mb(pid: int) -> float:

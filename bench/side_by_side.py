@@ -293,12 +293,16 @@ def folder_log(folder: Path) -> Path:
 # ---------------------------------------------------------------- measuring
 
 
-async def measure(t: Target, mode: str, c: int, duration: float, wrk: str | None) -> loadgen.Sample:
+async def measure(
+    t: Target, mode: str, c: int, duration: float, wrk: str | None, fake: subprocess.Popen[bytes]
+) -> loadgen.Sample:
     stream = mode == "stream"
     body = json.dumps({**BODY, "stream": True} if stream else BODY).encode()
     pids = loadgen.tree(t.root.pid) if t.root else []
     pg = loadgen.postgres_pids() if t.uses_postgres else []
-    before, pg_before = loadgen.cpu_by_pid(pids), loadgen.cpu_by_pid(pg)
+    ours = [*pids, *loadgen.tree(fake.pid), *pg]  # known work: the target, the upstream, its database
+    before, pg_before, known_before = loadgen.cpu_by_pid(pids), loadgen.cpu_by_pid(pg), loadgen.cpu_by_pid(ours)
+    busy_before, self_before, wall_before = loadgen.machine_busy_ms(), loadgen.self_cpu_ms(), time.monotonic()
     done = asyncio.Event()
     rss = asyncio.create_task(loadgen.sample_rss(pids, done))
     try:
@@ -309,6 +313,10 @@ async def measure(t: Target, mode: str, c: int, duration: float, wrk: str | None
     finally:
         done.set()
     sample.max_rss_mb = await rss if pids else None
+    known = loadgen.cpu_delta(known_before, loadgen.cpu_by_pid(ours)) + loadgen.self_cpu_ms() - self_before
+    wall_ms = (time.monotonic() - wall_before) * 1000
+    foreign = loadgen.machine_busy_ms() - busy_before - known
+    sample.foreign_cpu_pct = max(0.0, 100 * foreign / (wall_ms * cores())) if wall_ms else None
     if t.root:
         sample.cpu_ms = loadgen.cpu_delta(before, loadgen.cpu_by_pid(pids))
     if t.uses_postgres:
@@ -331,9 +339,10 @@ def report(results: list[Result], notes: dict[str, str], skipped: dict[str, str]
         first = "first event p50" if mode == "stream" else "p50"
         lines += [f"### {title}", ""]
         lines.append(
-            f"| target | c | req/s | p50 ms | p90 ms | p99 ms | added {first} / p99 ms | CPU ms/req | +db CPU ms/req | errors |"
+            f"| target | c | req/s | p50 ms | p90 ms | p99 ms | added {first} / p99 ms | CPU ms/req | +db CPU ms/req "
+            "| foreign CPU % | errors |"
         )
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name in targets:
             for c in cs:
                 s = by.get((name, mode, c))
@@ -348,7 +357,8 @@ def report(results: list[Result], notes: dict[str, str], skipped: dict[str, str]
                 err = f"{s.errors}" + (f" ({s.error_note})" if s.errors and s.error_note else "")
                 lines.append(
                     f"| {name} | {c} | {f(s.rps, 0)} | {f(p50)} | {f(s.pct(90))} | {f(s.pct(99))} | "
-                    f"{f(added50)} / {f(added99)} | {f(s.cpu_per_request)} | {f(s.db_cpu_per_request)} | {err} |"
+                    f"{f(added50)} / {f(added99)} | {f(s.cpu_per_request)} | {f(s.db_cpu_per_request)} | "
+                    f"{f(s.foreign_cpu_pct, 0)} | {err} |"
                 )
         lines.append("")
     many = [r for r in results if r.mode == "stream-many"]
@@ -436,7 +446,9 @@ async def run(args: argparse.Namespace) -> int:
                 await loadgen.run_client(t.url, t.headers, json.dumps(BODY).encode(), 4, args.warmup, stream=False)
                 for mode in ("plain", "stream"):
                     for c in args.concurrency:
-                        s = await measure(t, mode, c, args.duration, None if args.no_wrk or not wrk.ok else wrk.detail)
+                        s = await measure(
+                            t, mode, c, args.duration, None if args.no_wrk or not wrk.ok else wrk.detail, fake
+                        )
                         results.append(Result(name, mode, c, s))
                         print(
                             f"{name:14} {mode:6} c={c:<3} {s.rps:9.0f} req/s  p50 {f(s.pct(50))} ms  "
@@ -444,7 +456,7 @@ async def run(args: argparse.Namespace) -> int:
                             flush=True,
                         )
                 if args.many_streams and name != "direct":
-                    s = await measure(t, "stream", args.many_streams, args.duration, None)
+                    s = await measure(t, "stream", args.many_streams, args.duration, None, fake)
                     results.append(Result(name, "stream-many", args.many_streams, s))
                     print(f"{name:14} {args.many_streams} streams: {s.rps:7.0f}/s  p99 {f(s.pct(99))} ms  "
                           f"max RSS {f(s.max_rss_mb, 0)} MiB  errors {s.errors}", flush=True)  # fmt: skip
@@ -465,7 +477,9 @@ async def run(args: argparse.Namespace) -> int:
         f"## Side-by-side run, {started:%Y-%m-%d %H:%M} UTC\n\n"
         f"{cores()} cores, load average {load_before[0]:.2f} before / {load_after[0]:.2f} after; "
         f"{args.duration:g} s per cell; non-streamed load by {'wrk' if wrk.ok and not args.no_wrk else 'aiohttp'}, "
-        f"streams by an aiohttp client; every target, the load generator and the fake upstream share the machine."
+        f"streams by an aiohttp client; every target, the load generator and the fake upstream share the machine. "
+        f"'foreign CPU %': what everything else on the machine used during the cell, as a share of all cores "
+        f"(a cell with a high share was measured on a busy machine)."
     )
     text = report(results, notes, skipped, header)
     print("\n" + text, flush=True)
@@ -479,7 +493,8 @@ async def run(args: argparse.Namespace) -> int:
                      "p50": r.sample.pct(50), "p90": r.sample.pct(90), "p99": r.sample.pct(99),
                      "first_p50": r.sample.pct(50, r.sample.first) if r.sample.first else None,
                      "cpu_ms_per_request": r.sample.cpu_per_request, "db_cpu_ms_per_request": r.sample.db_cpu_per_request,
-                     "max_rss_mb": r.sample.max_rss_mb}
+                     "max_rss_mb": r.sample.max_rss_mb,
+                     "foreign_cpu_pct": r.sample.foreign_cpu_pct}
                     for r in results
                 ],
                 indent=1,

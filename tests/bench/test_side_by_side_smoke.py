@@ -39,6 +39,7 @@ def test_smoke_run_prints_a_complete_table(tmp_path: Path) -> None:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert float(cells[2].replace(",", "")) > 0, row  # requests/s
         assert cells[-1] == "0", row  # no errors
+        assert cells[9] == "–" or float(cells[9].replace(",", "")) >= 0, row  # foreign CPU share
         if cells[0] == "ours-sqlite":
             assert float(cells[7]) > 0, row  # CPU ms per request of the gateway's process tree
     assert "billing on, 1 worker(s), SQLite" in table
