@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-PEERS = BENCH / ".peers"
+PEERS = Path(os.environ.get("LAVA_BENCH_PEERS_DIR") or BENCH / ".peers")  # where peers are installed
 LITELLM_VERSION = "1.108.7"
 PORTKEY_VERSION = "1.15.2"
 HONO_NODE_SERVER = "1.13.5"

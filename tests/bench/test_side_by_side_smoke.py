@@ -1,6 +1,7 @@
 """The side-by-side benchmark harness works end to end (not a timed test): ``--smoke`` starts the
 fast fake upstream and our gateway with billing on, loads both for a moment in every mode and
-prints the markdown table, with the gateway's CPU per request and a green ledger check."""
+prints the markdown table, with the gateway's CPU per request and a green ledger check; a peer
+that is not installed is reported as not measured and the run goes on."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(180)
 def test_smoke_run_prints_a_complete_table(tmp_path: Path) -> None:
     out_md = tmp_path / "table.md"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    # An empty peers folder: LiteLLM is not installed there, and --smoke never installs anything.
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "LAVA_BENCH_PEERS_DIR": str(tmp_path / "peers")}
     done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "side_by_side.py"), "--smoke", "--targets", "direct,ours-sqlite",
+        [sys.executable, str(REPO / "bench" / "side_by_side.py"), "--smoke", "--targets", "direct,litellm,ours-sqlite",
          "--markdown", str(out_md)],
         capture_output=True,
         text=True,
@@ -43,3 +45,6 @@ def test_smoke_run_prints_a_complete_table(tmp_path: Path) -> None:
         if cells[0] == "ours-sqlite":
             assert float(cells[7]) > 0, row  # CPU ms per request of the gateway's process tree
     assert "billing on, 1 worker(s), SQLite" in table
+    # a peer that cannot be measured is said so, and the run goes on without it
+    assert "PEER litellm: cannot be measured: not installed" in done.stdout
+    assert "- **litellm**: NOT MEASURED: not installed" in table
