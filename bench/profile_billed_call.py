@@ -3,7 +3,8 @@
     .venv/bin/pip install py-spy        # or: pip install -e '.[bench]'
     .venv/bin/python bench/profile_billed_call.py [--stream] [--seconds 15] [--concurrency 16]
 
-Starts the fast fake upstream and ``lava serve --workers 1`` on SQLite with billing on (the same
+Starts the fast fake upstream and ``lava serve --workers 1`` on SQLite (``--postgres``: on
+PostgreSQL) with billing on (the same
 set-up as ``side_by_side.py``), loads it with non-streamed (or streamed) chat completions and
 samples the worker with ``py-spy record --format raw`` (all threads, on-CPU samples only). Prints
 the top frames by self time and by inclusive time, each as a share of all samples, grouped by
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -90,7 +92,10 @@ async def run(args: argparse.Namespace) -> int:
                      work / "upstream.log")  # fmt: skip
     try:
         await sbs.wait_http(f"http://127.0.0.1:{fake_port}/", 20, fake)
-        t = await sbs.start_ours("ours-sqlite", work, fake_port, None)
+        pg_url = (
+            args.postgres_url or os.environ.get("LAVA_BENCH_POSTGRES_URL") or os.environ.get("LAVA_TEST_POSTGRES_URL")
+        )
+        t = await sbs.start_ours("ours-pg-1" if args.postgres else "ours-sqlite", work, fake_port, pg_url)
         assert t.root is not None
         try:
             body = json.dumps({**sbs.BODY, "stream": True} if args.stream else sbs.BODY).encode()
@@ -141,6 +146,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--postgres", action="store_true", help="profile on PostgreSQL instead of SQLite")
+    parser.add_argument("--postgres-url", help="default LAVA_BENCH_POSTGRES_URL or LAVA_TEST_POSTGRES_URL")
     return asyncio.run(run(parser.parse_args()))
 
 
