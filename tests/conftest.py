@@ -7,6 +7,7 @@ Tests marked ``postgres`` fail loudly if it is missing under CI, so a gap cannot
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,58 @@ import pytest
 
 from lava_server.billing import ledger
 from tests.support.live import LiveServer, start_server
+from tests.support.standalone import OutsideReads
 
 POSTGRES_URL = os.environ.get("LAVA_TEST_POSTGRES_URL")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUTSIDE_READS = pytest.StashKey[OutsideReads]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the outside-the-checkout read guard before collection (module-level reads count too)."""
+    guard = OutsideReads.for_checkout(REPO_ROOT)
+    sys.addaudithook(guard)
+    config.stash[OUTSIDE_READS] = guard
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    guard = config.stash.get(OUTSIDE_READS, None)
+    if guard is not None:
+        guard.active = False
+
+
+def _outside_message(paths: list[str], where: str) -> str:
+    shown = "\n  ".join(paths[:10])
+    return (
+        f"{where} read {len(paths)} path(s) outside the repository checkout "
+        f"(a fresh clone has nothing beside it; copy the data into tests/data/):\n  {shown}"
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_stands_alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the session when collection or session fixtures read outside the checkout."""
+    guard = request.config.stash[OUTSIDE_READS]
+    paths = guard.take()
+    if paths:
+        pytest.fail(_outside_message(paths, "test collection"))
+    yield
+    paths = guard.take()
+    if paths:
+        pytest.fail(_outside_message(paths, "session fixtures"))
+
+
+@pytest.fixture(autouse=True)
+def test_stands_alone(request: pytest.FixtureRequest, suite_stands_alone: None) -> Iterator[None]:
+    """Fail the test that read a file outside the checkout (e.g. a sibling ``shared`` directory)."""
+    guard = request.config.stash[OUTSIDE_READS]
+    paths = guard.take()  # module/class fixtures set up for this test, or the previous teardown
+    if paths:
+        pytest.fail(_outside_message(paths, f"fixtures around {request.node.nodeid}"))
+    yield
+    paths = guard.take()
+    if paths:
+        pytest.fail(_outside_message(paths, request.node.nodeid))
 
 
 @pytest.fixture(scope="session")

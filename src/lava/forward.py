@@ -1,4 +1,4 @@
-"""Forward tokens and provider URLs for the ``/forward`` proxy (spec §4).
+"""Forward tokens and provider URLs for the ``/forward`` proxy (docs/gateway.md).
 
 A forward token is ``base64(JSON.stringify({secret_key, connection_secret,
 product_secret, provider_key?}))``, byte-identical to the Node SDK's
@@ -60,7 +60,7 @@ PROVIDER_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
         "moonshot": "https://api.moonshot.ai/v1",
     }
 )
-"""Provider slug → upstream API base (the Node SDK's list, spec §4.1)."""
+"""Provider slug → upstream API base (the Node SDK's list)."""
 
 OPENAI_COMPATIBLE: Final = frozenset(PROVIDER_BASE_URLS) - {"anthropic", "google", "elevenlabs"}
 """Providers whose API the official ``openai`` SDK can call."""

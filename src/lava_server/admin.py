@@ -183,7 +183,7 @@ async def prices_set(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
 async def requests_reprice(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     from .billing.repricing import reprice_request
 
-    return await reprice_request(svc, args.request_id)
+    return await reprice_request(svc.billing.deps, args.request_id)
 
 
 async def checkout_settings(svc: Services, args: argparse.Namespace) -> dict[str, Any]:

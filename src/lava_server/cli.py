@@ -20,19 +20,26 @@ class CliError(Exception):
     """A user-facing failure: printed as one line on stderr."""
 
 
+SECRET_KEY_HELP = "the merchant's secret key (aks_test_… or aks_live_…)"
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", help="sqlite:///PATH or postgresql://… (env LAVA_DATABASE_URL)")
     p.add_argument("--data-dir", help="where the embedded database and master key live (env LAVA_DATA_DIR)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lava", description="Lava billing gateway: server and admin commands")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="lava",
+        description="Lava billing gateway: server and admin commands. Each command prints one JSON object; "
+        "errors are one line on stderr. Configuration: LAVA_* environment variables (README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     serve = sub.add_parser("serve", help="run the server")
     _common(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--public-url", help="public base URL used in checkout tokens (env LAVA_PUBLIC_URL)")
     serve.add_argument("--demo", action="store_true", help="seed a demo merchant, product and funded connection")
     serve.add_argument(
@@ -49,51 +56,86 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     _common(migrate)
 
-    merchants = sub.add_parser("merchants").add_subparsers(dest="action", required=True)
+    merchants = sub.add_parser("merchants", help="manage merchants (create)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     mc = merchants.add_parser("create", help="create a merchant and its first secret key")
     _common(mc)
-    mc.add_argument("--name", required=True)
+    mc.add_argument("--name", required=True, help="the merchant's display name (1..200 characters)")
     mc.add_argument("--live", action="store_true", help="create a live-mode key (default: test mode)")
 
-    products = sub.add_parser("products").add_subparsers(dest="action", required=True)
+    products = sub.add_parser("products", help="manage products, i.e. pricing configurations (create)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     pc = products.add_parser("create", help="create a product (pricing configuration)")
     _common(pc)
-    pc.add_argument("--secret-key", required=True)
-    pc.add_argument("--name")
-    pc.add_argument("--rate-type", choices=["fixed", "percentage"], default="fixed")
-    pc.add_argument("--tier", action="append", default=[], metavar="START:RATE[:TYPE]")
-    pc.add_argument("--token-basis", choices=["input+output", "output"], default="input+output")
-    pc.add_argument("--base-cost-payer", choices=["wallet", "merchant"], default="wallet")
-    pc.add_argument("--service-charge-payer", choices=["wallet", "merchant"], default="wallet")
-    pc.add_argument("--overdraft-floor", default="0", metavar="AMOUNT")
-    pc.add_argument("--allow-unpriced-models", action="store_true")
+    pc.add_argument("--secret-key", required=True, help=SECRET_KEY_HELP)
+    pc.add_argument("--name", help="the product's display name")
+    pc.add_argument(
+        "--rate-type",
+        choices=["fixed", "percentage"],
+        default="fixed",
+        help="fee per unit, or a percentage of base cost",
+    )
+    pc.add_argument(
+        "--tier",
+        action="append",
+        default=[],
+        metavar="START:RATE[:TYPE]",
+        help="a fee tier from START units at RATE (repeatable; TYPE: tokens_1m, characters_1m, minutes, requests)",
+    )
+    pc.add_argument(
+        "--token-basis", choices=["input+output", "output"], default="input+output", help="which tokens the fee counts"
+    )
+    pc.add_argument(
+        "--base-cost-payer", choices=["wallet", "merchant"], default="wallet", help="who pays the provider's cost"
+    )
+    pc.add_argument(
+        "--service-charge-payer", choices=["wallet", "merchant"], default="wallet", help="who pays the service charge"
+    )
+    pc.add_argument(
+        "--overdraft-floor", default="0", metavar="AMOUNT", help="USD a wallet may go below zero (default 0)"
+    )
+    pc.add_argument(
+        "--allow-unpriced-models", action="store_true", help="allow calls to models with no known price (fee only)"
+    )
 
-    connections = sub.add_parser("connections").add_subparsers(dest="action", required=True)
+    connections = sub.add_parser("connections", help="manage connections (create)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     cc = connections.add_parser("create", help="create an operator-made connection with a new wallet")
     _common(cc)
-    cc.add_argument("--secret-key", required=True)
-    cc.add_argument("--reference-id")
+    cc.add_argument("--secret-key", required=True, help=SECRET_KEY_HELP)
+    cc.add_argument("--reference-id", help="your own id for the end user (stored on the connection)")
     cc.add_argument("--credit", metavar="AMOUNT", help="granted credit to put in the new wallet")
 
-    wallets = sub.add_parser("wallets").add_subparsers(dest="action", required=True)
+    wallets = sub.add_parser("wallets", help="fund wallets (credit)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     wc = wallets.add_parser("credit", help="grant credit to a connection's wallet")
     _common(wc)
-    wc.add_argument("--secret-key", required=True)
-    wc.add_argument("--connection-id", required=True)
-    wc.add_argument("--amount", required=True)
-    wc.add_argument("--reason")
+    wc.add_argument("--secret-key", required=True, help=SECRET_KEY_HELP)
+    wc.add_argument("--connection-id", required=True, help="the connection whose wallet is credited (con_…)")
+    wc.add_argument("--amount", required=True, help="USD to grant, a decimal string (e.g. 10.00)")
+    wc.add_argument("--reason", help="a note stored with the credit")
     wc.add_argument("--idempotency-key", help="makes a retried command a no-op")
 
-    pkeys = sub.add_parser("provider-keys").add_subparsers(dest="action", required=True)
+    pkeys = sub.add_parser("provider-keys", help="managed upstream provider keys (set, list)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     pks = pkeys.add_parser("set", help="store a managed upstream key for a provider (encrypted at rest)")
     _common(pks)
     pks.add_argument("--provider", required=True, help="provider slug, e.g. openai, anthropic, google")
-    pks.add_argument("--key", required=True)
-    pks.add_argument("--mode", choices=["test", "live", "both"], default="both")
+    pks.add_argument("--key", required=True, help="the provider API key (stored encrypted)")
+    pks.add_argument(
+        "--mode", choices=["test", "live", "both"], default="both", help="which merchant mode uses it (default both)"
+    )
     pkl = pkeys.add_parser("list", help="list managed keys (hints only)")
     _common(pkl)
 
-    prices = sub.add_parser("prices").add_subparsers(dest="action", required=True)
+    prices = sub.add_parser("prices", help="operator price overrides (set)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     prs = prices.add_parser("set", help="override a model's prices (USD per 1M tokens); wins over the catalogue")
     _common(prs)
     prs.add_argument(
@@ -110,21 +152,27 @@ def build_parser() -> argparse.ArgumentParser:
     prs.add_argument("--cache-write-1h-mtok", help="USD per 1M 1-hour cache-write tokens (default: cache write)")
     prs.add_argument("--prices-file", help="defaults to LAVA_PRICES_FILE or <data dir>/prices.json")
 
-    chk = sub.add_parser("checkout").add_subparsers(dest="action", required=True)
+    chk = sub.add_parser("checkout", help="hosted checkout settings (settings)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     cks = chk.add_parser("settings", help="set the amounts the hosted checkout offers (presets, minimum, maximum)")
     _common(cks)
-    cks.add_argument("--secret-key", required=True)
-    cks.add_argument("--presets", required=True, metavar="AMOUNT[,AMOUNT...]", help="e.g. 10,25,50")
-    cks.add_argument("--min", required=True, metavar="AMOUNT")
-    cks.add_argument("--max", required=True, metavar="AMOUNT")
+    cks.add_argument("--secret-key", required=True, help=SECRET_KEY_HELP)
+    cks.add_argument(
+        "--presets", required=True, metavar="AMOUNT[,AMOUNT...]", help="preset USD amounts offered, e.g. 10,25,50"
+    )
+    cks.add_argument("--min", required=True, metavar="AMOUNT", help="smallest USD amount a user may enter")
+    cks.add_argument("--max", required=True, metavar="AMOUNT", help="largest USD amount a user may enter")
 
-    reqs = sub.add_parser("requests").add_subparsers(dest="action", required=True)
+    reqs = sub.add_parser("requests", help="inspect recorded requests (reprice)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     rr = reqs.add_parser("reprice", help="recompute a request's charge from its recorded prices and usage")
     _common(rr)
-    rr.add_argument("request_id")
+    rr.add_argument("request_id", help="the request to recompute (req_…)")
 
     hooks = sub.add_parser("webhooks", help="webhook endpoints, delivery attempts, redelivery").add_subparsers(
-        dest="action", required=True
+        dest="action", required=True, metavar="ACTION", title="actions"
     )
     whl = hooks.add_parser("list", help="list a merchant's webhook endpoints")
     _common(whl)
@@ -142,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     whr.add_argument("event_id", help="the evt_… id of the event to send again")
     whr.add_argument("--secret-key", help="check the event belongs to this merchant (operators may omit it)")
 
-    ledger = sub.add_parser("ledger").add_subparsers(dest="action", required=True)
+    ledger = sub.add_parser("ledger", help="the ledger's consistency (check)").add_subparsers(
+        dest="action", required=True, metavar="ACTION", title="actions"
+    )
     lc = ledger.add_parser("check", help="verify every ledger invariant")
     _common(lc)
     return parser

@@ -20,7 +20,7 @@ MODES: tuple[Mode, ...] = ("test", "live")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ULID_RE = r"[0-9A-HJKMNP-TV-Z]{26}"
 
-# Object id prefixes (DECISIONS "Ids").
+# Object id prefixes (docs/design.md "Compatibility", Ids).
 CONNECTION = "con"
 CHECKOUT_SESSION = "cs"
 REQUEST = "req"
@@ -74,7 +74,7 @@ def mode_of_id(object_id: str) -> Mode:
     return "test" if len(parts) == 3 and parts[1] == "test" else "live"
 
 
-# Secret prefixes (DECISIONS "Secrets").
+# Secret prefixes (docs/design.md "Compatibility", Secrets).
 SECRET_KEY = "aks"
 CONNECTION_SECRET = "cons"
 CHECKOUT_SECRET = "css"

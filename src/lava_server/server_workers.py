@@ -130,7 +130,7 @@ async def _prepare_async(settings: Settings, url: str, demo: bool) -> dict[str, 
     svc = await open_services(settings)  # applies migrations
     try:
         if svc.db.backend == "sqlite":  # no worker runs yet: every pending request is an orphan
-            await reconcile(svc, all_pending=True)
+            await reconcile(svc.billing.deps, all_pending=True)
         return {"database": svc.db.backend, **(await prepare(svc, url, demo))}
     finally:
         await svc.close()

@@ -1,7 +1,9 @@
 """Typed configuration, read once from the environment and CLI flags.
 
 Nothing below the CLI/app layer reads ``os.environ``: a :class:`Settings` object is
-built here and passed down.
+built here and passed down. Every variable is read with :func:`lava_server.envvars.env_value`,
+so a bad value fails at start-up with one line naming the variable and what it allows
+(:class:`~lava_server.envvars.ConfigError`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
+from . import envvars as ev
 from .checkout.config import CheckoutSettings
+from .envvars import ConfigError, env_value
 from .events.config import WebhookSettings
 
 DEFAULT_DATA_DIR = Path(".lava")
@@ -25,8 +29,6 @@ class Limits:
     max_body_bytes: int = 10 * 1024 * 1024  # forward bodies (audio uploads need room)
     max_api_body_bytes: int = 64 * 1024  # REST bodies
     max_header_bytes: int = 16 * 1024  # aiohttp's max_field_size for one header line
-    max_metadata_pairs: int = 100
-    max_metadata_chars: int = 255
     upstream_connect_timeout_s: float = 10.0
     upstream_read_timeout_s: float = 300.0  # time to the response headers
     upstream_idle_timeout_s: float = 120.0  # gap between two chunks of a body or stream
@@ -40,9 +42,12 @@ class Limits:
     hold_output_ceiling_tokens: int = 8192  # assumed output when a call sets no max_tokens
     hold_output_max_tokens: int = 200_000  # cap on a client's max_tokens when sizing a hold
     max_upstream_connections: int = 1000
-    db_statement_timeout_s: float = 10.0
     max_client_connections: int = 10_000  # open client connections per worker process; above it: 503, closed
     client_idle_timeout_s: float = 15.0  # idle keep-alive, and the time to send a request line and headers
+    idempotency_ttl_s: float = 24 * 3600.0  # how long an Idempotency-Key's response is kept and replayed
+    idempotency_lease_s: float = 60.0  # a running first request owns its key this long before a retry may take over
+    idempotency_wait_s: float = 10.0  # how long a concurrent duplicate waits for the first before a 409
+    idempotency_sweep_interval_s: float = 600.0  # how often expired keys are deleted
 
     @property
     def hold_lifetime_s(self) -> float:
@@ -100,32 +105,63 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'lava.db').resolve()}"
 
 
+def _database_url(text: str) -> str:
+    if not text.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")):
+        raise ValueError(text)
+    return text
+
+
+def _extra_host(text: str) -> str:
+    host = text.lower()
+    if not host or any(c in host for c in "/ @?#:") or host.startswith("."):
+        raise ValueError(text)
+    return host
+
+
+DATABASE_URL = ev.Cast(_database_url, "sqlite:///PATH or postgresql://USER@HOST/DB")
+UPSTREAM_MAP = ev.Cast(parse_upstream_map, "comma-separated HOST=http(s)://BASE_URL entries")
+EXTRA_HOSTS = ev.listing(_extra_host, "comma-separated host names (no scheme, path or port)")
+SERVICE_CHARGE_RATE = ev.decimal(Decimal(0), Decimal(1))
+SESSION_TTL_S = ev.integer(60, 7 * 24 * 3600)
+SQLITE_SYNCHRONOUS = ev.choice("full", "normal")
+DEFAULT_SERVICE_CHARGE_RATE = Decimal("0.019")
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build settings from the environment; explicit keyword overrides (CLI flags) win."""
+    """Build settings from the environment; explicit keyword overrides (CLI flags) win.
+
+    Raises :class:`ConfigError` (a ``ValueError``) naming the first invalid variable.
+    """
     env = os.environ if env is None else env
-    data_dir = Path(str(overrides.pop("data_dir", None) or env.get("LAVA_DATA_DIR") or DEFAULT_DATA_DIR))
-    database_url = str(overrides.pop("database_url", None) or env.get("LAVA_DATABASE_URL") or "")
-    upstream = parse_upstream_map(env.get("LAVA_UPSTREAM_MAP", ""))
+    data_dir = Path(
+        str(overrides.pop("data_dir", None) or env_value(env, "LAVA_DATA_DIR", ev.path(), DEFAULT_DATA_DIR))
+    )
+    database_url = str(overrides.pop("database_url", None) or env_value(env, "LAVA_DATABASE_URL", DATABASE_URL, ""))
+    upstream = env_value(env, "LAVA_UPSTREAM_MAP", UPSTREAM_MAP, {})
     extra_map = overrides.pop("upstream_map", None)
     if isinstance(extra_map, Mapping):
         upstream.update(extra_map)
-    extra_hosts = tuple(h.strip().lower() for h in env.get("LAVA_EXTRA_UPSTREAM_HOSTS", "").split(",") if h.strip())
+    public_url = overrides.pop("public_url", None) or env_value(env, "LAVA_PUBLIC_URL", ev.http_url(), "")
+    prices_file = env_value(env, "LAVA_PRICES_FILE", ev.path(), data_dir / "prices.json")
     settings = Settings(
         database_url=database_url or default_database_url(data_dir),
         data_dir=data_dir,
-        public_url=(str(overrides.pop("public_url", None) or env.get("LAVA_PUBLIC_URL") or "") or None),
-        master_key=env.get("LAVA_MASTER_KEY") or None,
+        public_url=str(public_url) or None,
+        master_key=env_value(env, "LAVA_MASTER_KEY", ev.master_key(), "") or None,
         upstream_map=upstream,
-        extra_upstream_hosts=extra_hosts,
-        service_charge_rate=Decimal(env.get("LAVA_SERVICE_CHARGE_RATE", "0.019")),
-        checkout_session_ttl_s=int(env.get("LAVA_CHECKOUT_SESSION_TTL", "1800")),
+        extra_upstream_hosts=env_value(env, "LAVA_EXTRA_UPSTREAM_HOSTS", EXTRA_HOSTS, ()),
+        service_charge_rate=env_value(
+            env, "LAVA_SERVICE_CHARGE_RATE", SERVICE_CHARGE_RATE, DEFAULT_SERVICE_CHARGE_RATE
+        ),
+        checkout_session_ttl_s=env_value(env, "LAVA_CHECKOUT_SESSION_TTL", SESSION_TTL_S, 1800),
         checkout=CheckoutSettings.from_env(env),
         webhooks=WebhookSettings.from_env(env),
-        sqlite_synchronous=env.get("LAVA_SQLITE_SYNCHRONOUS", "full").strip().lower(),
-        prices_file=Path(env["LAVA_PRICES_FILE"]) if env.get("LAVA_PRICES_FILE") else data_dir / "prices.json",
+        sqlite_synchronous=env_value(env, "LAVA_SQLITE_SYNCHRONOUS", SQLITE_SYNCHRONOUS, "full"),
+        prices_file=prices_file,
     )
     if overrides:
         settings = settings.with_overrides(**overrides)
-    if settings.sqlite_synchronous not in ("full", "normal"):
-        raise ValueError("LAVA_SQLITE_SYNCHRONOUS must be 'full' or 'normal'")
     return settings
+
+
+__all__ = ["ConfigError", "Limits", "Settings", "default_database_url", "from_env", "parse_upstream_map"]

@@ -1,5 +1,5 @@
 """Anthropic's advisor tool runs a second model whose tokens are not in the top-level usage
-(USAGE-NOTES): that iteration is priced separately, at its own model's prices, and repriced the same."""
+(docs/usage-notes.md): that iteration is priced separately, at its own model's prices, and repriced the same."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Billing end to end through the gateway, with operator price overrides so every amount is
-hand-computable (spec §5.6)."""
+hand-computable (docs/billing.md)."""
 
 from __future__ import annotations
 

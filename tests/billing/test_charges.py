@@ -1,4 +1,4 @@
-"""Charges for one request: spec §5.4 totals, §5.6 examples, payers, BYOK and metering only."""
+"""Charges for one request: docs/design.md "Money" totals, hand-computed examples, payers, BYOK and metering only."""
 
 from __future__ import annotations
 

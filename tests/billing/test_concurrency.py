@@ -1,6 +1,6 @@
 """Many concurrent calls against a wallet that can afford about 50: holds make overspending
 impossible, every success is charged exactly once, every refusal is a 402 that never reached
-the upstream (DECISIONS "Ledger")."""
+the upstream (docs/design.md "Ledger")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hand-computed fee and service-charge cases (spec §5.2, §5.3, §5.6 B and C)."""
+"""Hand-computed fee and service-charge cases (docs/design.md "Money", docs/billing.md "Fees and totals")."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def fee_for(cfg: ProductConfig, units: UnitCounts, before: int | Decimal = 0, ba
     return compute_fee(cfg, units_before=before, units_now=billable_units(cfg, units), base_cost_units=base)
 
 
-# --- spec §5.6 -----------------------------------------------------------------------------
+# --- worked examples, recomputed by hand -----------------------------------------------------------------------------
 
 
 def test_example_b_fixed_tiers_output_basis_straddles_two_tiers() -> None:

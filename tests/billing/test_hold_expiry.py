@@ -24,7 +24,7 @@ async def test_expired_hold_is_released_and_live_one_kept(database_url: str, tmp
         assert key is not None
         con = await create_connection(svc, key)
         await svc.ledger.credit_wallet(con.wallet_id, "test", 10**10, source="granted_credit", key="c")
-        billing = BillingService(svc, LivePrices(None))
+        billing = BillingService(svc.billing.deps, LivePrices(None))
         plan = ForwardPlan(
             merchant=key,
             connection_id=con.connection_id,
@@ -48,7 +48,7 @@ async def test_expired_hold_is_released_and_live_one_kept(database_url: str, tmp
         await svc.db.execute("UPDATE ledger_holds SET expires_at = 0 WHERE request_id = $1", stale.record.id)
         await svc.db.execute("UPDATE requests SET created_at = 0 WHERE id = $1", stale.record.id)
 
-        assert await reconcile(svc, all_pending=False) == 1
+        assert await reconcile(svc.billing.deps, all_pending=False) == 1
 
         balance = await svc.ledger.wallet_balance(con.wallet_id)
         assert balance.held == live.hold_units  # the live call keeps its hold

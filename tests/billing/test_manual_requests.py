@@ -1,4 +1,4 @@
-"""POST /v1/requests: usage reported by the merchant, fee on the reported units (spec §3.9, §5.6 C)."""
+"""POST /v1/requests: usage reported by the merchant, fee on the reported units (docs/billing.md "Manual metering")."""
 
 from __future__ import annotations
 

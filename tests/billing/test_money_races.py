@@ -34,7 +34,7 @@ async def setup(database_url: str, tmp_path: Path) -> tuple[Services, MerchantKe
     m = await create_merchant(svc, "m", "test")
     key = await svc.keys.resolve(m.secret_key)
     assert key is not None
-    return svc, key, BillingService(svc, LivePrices(prices))
+    return svc, key, BillingService(svc.billing.deps, LivePrices(prices))
 
 
 async def funded(svc: Services, key: MerchantKey, credit: str) -> NewConnection:
@@ -106,7 +106,7 @@ async def test_connections_sharing_a_wallet_never_overdraw_it(database_url: str,
                     "connection_secret": con.connection_secret,
                     "product_secret": product.product_secret,
                 }
-                return await record_manual(svc, billing, key, body)
+                return await record_manual(svc.billing.deps, billing, key, body)
 
             await asyncio.gather(one(first, 1), one(second, 2))
             balance = await svc.ledger.wallet_balance(first.wallet_id)

@@ -38,7 +38,7 @@ UNKNOWN_CONNECTION = "con_test_01ARZ3NDEKTSV4RRFFQ69G5FAV"
 UNKNOWN_REQUEST = "req_test_01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
 # base64 of {"secret_key":"aks_test_x","connection_secret":"cons_x","product_secret":"ps_y"},
-# captured from @lavapayments/nodejs 2.5.0 (stack-findings §4).
+# captured from @lavapayments/nodejs 2.5.0 (its generateForwardToken output).
 KNOWN_FORWARD_TOKEN_250 = (
     "eyJzZWNyZXRfa2V5IjoiYWtzX3Rlc3RfeCIsImNvbm5lY3Rpb25fc2VjcmV0IjoiY29uc194IiwicHJvZHVjdF9zZWNyZXQiOiJwc195In0="
 )
@@ -425,7 +425,7 @@ def test_forward_token_800_recorded(node_bin: str, lava_server: LiveServer, reco
         {"secret_key": "aks_test_x", "connection_id": "con_123", "meter_slug": "tokens", "provider_key": "sk-byok"},
         {"secret_key": "aks_test_x", "connection_id": None, "meter_slug": None, "provider_key": "sk-byok"},
     ]
-    # stack-findings §4 capture of the first case
+    # the package's own output for the first case, captured once and pinned here
     assert out["tokens"][0]["token"] == (
         "eyJzZWNyZXRfa2V5IjoiYWtzX3Rlc3RfeCIsImNvbm5lY3Rpb25faWQiOiJjb25fMTIzIiwibWV0ZXJfc2x1ZyI6InRva2VucyJ9"
     )

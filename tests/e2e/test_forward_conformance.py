@@ -7,11 +7,11 @@ BYOK token. Checked per sample:
 
 * the client receives the recorded bytes unchanged — for an OpenAI-style stream whose client did
   not ask for ``stream_options.include_usage``, minus exactly the usage-only chunk the gateway
-  injected (DECISIONS "Streaming"); byte checks are skipped only for
+  injected (docs/design.md "Streaming"); byte checks are skipped only for
   ``sse_reconstructed_from_data_lines`` samples;
 * ``GET /v1/requests/{x-lava-request-id}``: 2xx billable samples end ``completed`` with
   ``provider_usage`` equal to the manifest's ``expected_usage`` and ``model_usage`` following
-  DECISIONS "Normalised usage"; HTTP errors and in-band stream errors end ``error``;
+  docs/design.md "Normalised usage"; HTTP errors and in-band stream errors end ``error``;
   token-count endpoints record zero usage.
 """
 
@@ -46,7 +46,7 @@ NULL_USAGE = dict.fromkeys(
         "total_tokens",
     )
 )
-# 200 responses that carry an error inside the body or stream (USAGE-NOTES "Errors", Groq/OpenRouter
+# 200 responses that carry an error inside the body or stream (docs/usage-notes.md "Errors", Groq/OpenRouter
 # stream errors, a Vertex Model Armor block).
 INBAND_ERRORS = {
     "groq/chat_completions/test_tool_use_failed_error_streaming__i0",
@@ -111,7 +111,7 @@ def is_usage_only(event: bytes) -> bool:
 
 
 def gateway_strips(row: dict[str, Any], body: dict[str, Any] | None) -> bool:
-    """DECISIONS "Streaming": an injected usage request the client did not make is hidden."""
+    """docs/design.md "Streaming": an injected usage request the client did not make is hidden."""
     if row["api"] != "openai.chat_completions" or not row["stream"] or row["host"] in NO_INJECT_HOSTS:
         return False
     options = (body or {}).get("stream_options") or {}
@@ -126,7 +126,7 @@ def expected_client_bytes(row: dict[str, Any], body: dict[str, Any] | None) -> b
 
 
 def expected_normalised(row: dict[str, Any]) -> dict[str, Any]:
-    """``model_usage`` per DECISIONS "Normalised usage", from the manifest's own numbers."""
+    """``model_usage`` per docs/design.md "Normalised usage", from the manifest's own numbers."""
     e = {k: v or 0 for k, v in row["expected_usage"].items()}
     raw = row["raw_usage"] or {}
     api, host = row["api"], row["host"]

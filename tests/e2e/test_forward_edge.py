@@ -83,7 +83,7 @@ def test_host_spellings_hit_the_mapped_upstream(host: str, acct: Account, fake_g
     ids=["openai_sse", "gemini_sse", "gemini_json_array"],
 )
 def test_streams_are_relayed_as_they_arrive(target: str, body: dict[str, Any], acct: Account) -> None:
-    """DECISIONS "Streaming": never buffered whole — the first bytes arrive long before the end."""
+    """docs/design.md "Streaming": never buffered whole — the first bytes arrive long before the end."""
     started = time.monotonic()
     arrivals: list[float] = []
     with httpx.stream(

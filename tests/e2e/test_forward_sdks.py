@@ -314,7 +314,7 @@ def test_anthropic_stream_with_cache_tokens(style: str, acct: Account, fake_gate
     )
     assert rec["provider_usage"]["cached_input_tokens"] == final.usage.cache_read_input_tokens
     usage = rec["model_usage"]
-    # DECISIONS: Anthropic input excludes cache reads and writes, the record adds them
+    # docs/design.md "Normalised usage": Anthropic input excludes cache reads and writes, the record adds them
     assert usage["input_tokens"] == (
         final.usage.input_tokens + final.usage.cache_read_input_tokens + (final.usage.cache_creation_input_tokens or 0)
     )

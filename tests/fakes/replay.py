@@ -38,9 +38,9 @@ SAMPLE_HEADER = "x-replay-sample"
 
 
 def default_samples_dir() -> Path:
-    """``$LAVA_PROVIDER_SAMPLES`` or ``<repo>/../shared/provider-samples``."""
+    """``$LAVA_PROVIDER_SAMPLES`` or the corpus checked in at ``<repo>/tests/data/provider-samples``."""
     env = os.environ.get("LAVA_PROVIDER_SAMPLES")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "provider-samples"
+    return Path(env) if env else REPO_ROOT / "tests" / "data" / "provider-samples"
 
 
 def load_manifest(directory: Path | None = None) -> list[dict[str, Any]]:

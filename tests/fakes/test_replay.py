@@ -116,7 +116,7 @@ def test_load_manifest_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("LAVA_PROVIDER_SAMPLES", str(tmp_path))
     assert load_manifest() == [{"id": "x/y"}]
     monkeypatch.delenv("LAVA_PROVIDER_SAMPLES")
-    assert default_samples_dir() == Path(__file__).resolve().parents[3] / "shared" / "provider-samples"
+    assert default_samples_dir() == Path(__file__).resolve().parents[1] / "data" / "provider-samples"
 
 
 def test_sdks_read_replayed_streams(replay_upstream: str) -> None:

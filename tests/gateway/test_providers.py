@@ -16,7 +16,7 @@ from lava_server.gateway.providers import (
     provider_for_host,
 )
 
-# spec §4.1: the base URLs the Lava SDK ships (the de-facto allowlist)
+# The base URLs the Lava SDK ships (src/lava/forward.py) (the de-facto allowlist)
 SDK_TABLE = {
     "openai": "api.openai.com/v1",
     "anthropic": "api.anthropic.com/v1",

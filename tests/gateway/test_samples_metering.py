@@ -5,7 +5,7 @@ hosts such as Azure, Snowflake and Bedrock-Mantle), pick the dialect by path, me
 (or the SSE stream, fed in random-size chunks with several seeds), and check
 
 * ``reported`` equals the manifest's ``expected_usage`` exactly;
-* the normalised ``Usage`` follows DECISIONS "Normalised usage" — the expected numbers are
+* the normalised ``Usage`` follows docs/design.md "Normalised usage" — the expected numbers are
   computed here, per API family, from the manifest's own numbers;
 * errors and token-count endpoints yield no billable usage;
 * model, response id and request model match what the recording says.
@@ -30,8 +30,7 @@ from lava_server.gateway.sse import SseEvent, SseParser
 from lava_server.gateway.usage import Metered
 
 SAMPLES = Path(
-    os.environ.get("LAVA_PROVIDER_SAMPLES")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "provider-samples"
+    os.environ.get("LAVA_PROVIDER_SAMPLES") or Path(__file__).resolve().parents[1] / "data" / "provider-samples"
 )
 MANIFEST = SAMPLES / "manifest.jsonl"
 IN_SCOPE = ("openai.", "anthropic.messages", "anthropic.count_tokens", "google.", "mistral.")
@@ -59,7 +58,7 @@ ROWS = _rows()
 
 
 def test_corpus_is_present() -> None:
-    assert len(ROWS) >= 200, "the shared provider-samples corpus is missing"
+    assert len(ROWS) >= 200, "the provider-samples corpus (tests/data/provider-samples) is missing"
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -113,7 +112,7 @@ def meter_row(row: dict[str, Any], seed: int | None = None) -> Metered:
 
 
 def expected_normalised(row: dict[str, Any]) -> dict[str, Any]:
-    """DECISIONS "Normalised usage", written out per API family from the manifest numbers."""
+    """docs/design.md "Normalised usage", written out per API family from the manifest numbers."""
     e = {k: v or 0 for k, v in row["expected_usage"].items()}
     raw = row["raw_usage"] or {}
     api, host = row["api"], row["host"]

@@ -69,7 +69,7 @@ def test_normalise_path(host: str, path: str, expected: str) -> None:
     assert normalise_path(path, provider) == expected
 
 
-# -- every row of stack-findings §4 "what real provider SDKs send to the forward URL" -------------
+# -- what real provider SDKs send to the forward URL (captured from each SDK; docs/design.md "Compatibility") --
 
 SDK_ROWS = [
     # (client, raw query string as received, suffix after /v1/forward/, expected upstream URL)

@@ -26,7 +26,7 @@ def enc(obj: object, *, urlsafe: bool = False, pad: bool = True) -> str:
 
 
 def test_node_sdk_token_decodes() -> None:
-    # the exact token @lavapayments/nodejs 2.5.0 generated (stack-findings §4)
+    # the exact token @lavapayments/nodejs 2.5.0 generated (tests/compat/test_node_sdk.py checks the package still does)
     token = (
         "eyJzZWNyZXRfa2V5IjoiYWtzX3Rlc3RfeCIsImNvbm5lY3Rpb25fc2VjcmV0IjoiY29uc194IiwicHJvZHVjdF9zZWNyZXQiOiJwc195In0="
     )

@@ -95,7 +95,7 @@ def make_async_client(sleeps: Sleeps) -> Callable[..., lava.AsyncLava]:
     return make
 
 
-# Wire shapes from spec/lava-api.md (§3.1, §3.5, §3.9, §7).
+# Wire shapes of the reference API (the schemas in the server's /openapi.json).
 
 CHECKOUT_SESSION = {
     "checkout_session_id": "cs_01K7",

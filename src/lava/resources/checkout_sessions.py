@@ -1,4 +1,4 @@
-"""``/checkout_sessions`` (spec §3.1–3.3)."""
+"""``/checkout_sessions`` (``/openapi.json``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/connections`` (spec §3.4–3.6)."""
+"""``/connections`` (``/openapi.json``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/requests``: metered calls (spec §3.7–3.9)."""
+"""``/requests``: metered calls (``/openapi.json``)."""
 
 from __future__ import annotations
 

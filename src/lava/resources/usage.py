@@ -1,4 +1,4 @@
-"""``GET /usage``: daily rollups (spec §7)."""
+"""``GET /usage``: daily rollups (``/openapi.json``)."""
 
 from __future__ import annotations
 

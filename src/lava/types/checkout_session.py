@@ -1,4 +1,4 @@
-"""``RestCheckoutSession`` (spec §3.1)."""
+"""``RestCheckoutSession`` (the ``CheckoutSession`` schema in the server's ``/openapi.json``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``RestConnection`` and its wallet (spec §3.5)."""
+"""``RestConnection`` and its wallet (the ``Connection`` schema in the server's ``/openapi.json``)."""
 
 from __future__ import annotations
 

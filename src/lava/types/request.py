@@ -1,4 +1,4 @@
-"""``RestRequest``: one metered call (spec §3.9)."""
+"""``RestRequest``: one metered call (the ``Request`` schema in the server's ``/openapi.json``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /usage`` response: daily items plus totals (spec §7)."""
+"""``GET /usage`` response: daily items plus totals (the ``Usage`` schema in the server's ``/openapi.json``)."""
 
 from __future__ import annotations
 

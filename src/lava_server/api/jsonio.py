@@ -20,8 +20,17 @@ def error_response(err: ApiError) -> web.Response:
     return json_response(err.body(), err.status, err.headers)
 
 
-async def read_json_object(request: web.Request, max_bytes: int) -> dict[str, Any]:
-    """The request body as a JSON object; 413 if larger than ``max_bytes``, 400 if not an object."""
+# The body, when a middleware already read it (api/idempotency.py fingerprints it first).
+READ_BODY: web.RequestKey[bytes] = web.RequestKey("lava_request_body", bytes)
+
+
+async def read_body_bytes(request: web.Request, max_bytes: int) -> bytes:
+    """The whole request body, read once and kept on the request; 413 beyond ``max_bytes``."""
+    cached: bytes | None = request.get(READ_BODY)
+    if cached is not None:
+        if len(cached) > max_bytes:
+            raise ApiError(413, "payload_too_large", f"request body is larger than {max_bytes} bytes")
+        return cached
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, "payload_too_large", f"request body is larger than {max_bytes} bytes")
     body = bytearray()
@@ -29,6 +38,13 @@ async def read_json_object(request: web.Request, max_bytes: int) -> dict[str, An
         body.extend(chunk)
         if len(body) > max_bytes:
             raise ApiError(413, "payload_too_large", f"request body is larger than {max_bytes} bytes")
+    request[READ_BODY] = bytes(body)
+    return request[READ_BODY]
+
+
+async def read_json_object(request: web.Request, max_bytes: int) -> dict[str, Any]:
+    """The request body as a JSON object; 413 if larger than ``max_bytes``, 400 if not an object."""
+    body = await read_body_bytes(request, max_bytes)
     if not body.strip():
         raise invalid_request("request body must be a JSON object")
     try:

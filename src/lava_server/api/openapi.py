@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .. import __version__
 from .jsonio import json_response
+from .openapi_forward import forward_path_item
 
 routes = web.RouteTableDef()
 
@@ -274,6 +275,17 @@ def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    "description": "run this POST at most once per merchant and mode for 24 hours: a retry with the same key "
+    "gets the first response (header Idempotent-Replayed: true); another request under the key is 409 "
+    "idempotency_conflict (docs/decisions.md)",
+}
+
+
 def _op(
     summary: str, ok: int, schema: str, params: list[dict[str, Any]] | None = None, body: str | None = None
 ) -> dict[str, Any]:
@@ -288,6 +300,7 @@ def _op(
     }
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        op["parameters"].append({"$ref": "#/components/parameters/IdempotencyKey"})
     return op
 
 
@@ -323,7 +336,8 @@ def document() -> dict[str, Any]:
                     "in": "header",
                     "required": False,
                     "schema": {"type": "string", "enum": ["2025-03-27.v1", "2025-04-21.v1", "2025-04-28.v1"]},
-                }
+                },
+                "IdempotencyKey": IDEMPOTENCY_KEY,
             },
         },
         "paths": {
@@ -351,10 +365,13 @@ def document() -> dict[str, Any]:
                 "get": _op("Retrieve a connection", 200, "Connection", [_path("connection_id")]),
                 "delete": _op("Delete (soft) a connection", 200, "DeleteResult", [_path("connection_id")]),
             },
+            "/v1/forward": forward_path_item(suffix=False),
+            "/v1/forward/{suffix}": forward_path_item(suffix=True),
             "/v1/quote": {
                 "post": {
                     **_op("Quote the hold a forward call would place", 200, "Quote", body="QuoteCreate"),
-                    "security": [{"forwardToken": []}],
+                    "parameters": [{"$ref": "#/components/parameters/ApiVersion"}],  # read-only: no Idempotency-Key
+                    "security": [{"forwardToken": []}, {"secretKey": []}],
                 }
             },
             "/v1/requests": {

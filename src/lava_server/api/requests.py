@@ -8,7 +8,6 @@ from aiohttp import web
 
 from ..billing.manual import record_manual
 from ..errors import invalid_request, not_found
-from ..gateway.routes import GATEWAY
 from ..ids import CONNECTION, PRODUCT, REQUEST
 from ..store import requests as repo
 from . import render
@@ -33,7 +32,7 @@ async def create(request: web.Request) -> web.Response:
     key = await merchant(request)
     svc = services(request)
     body = await read_json_object(request, svc.settings.limits.max_api_body_bytes)
-    result = await record_manual(svc, request.app[GATEWAY].billing, key, body)
+    result = await record_manual(svc.billing.deps, svc.billing, key, body)
     return json_response(render.request(result.record), status=201 if result.created else 200)
 
 

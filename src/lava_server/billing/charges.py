@@ -1,4 +1,4 @@
-"""What one request costs and who pays each part (spec §5.4, DECISIONS "Money").
+"""What one request costs and who pays each part (docs/design.md "Money", docs/billing.md).
 
 Three components, each an integer number of units rounded on its own: the base (model) cost,
 the merchant fee and the service charge. Totals are sums of the rounded components:
@@ -77,7 +77,7 @@ class Charges:
         return self.wallet_units + self.merchant_units
 
     def to_wire(self) -> dict[str, Any]:
-        """The money fields of a ``RestRequest`` (spec §3.9)."""
+        """The money fields of a ``Request`` (its schema in ``/openapi.json``)."""
         return {
             "model_usage": {
                 "input_cost": to_wire(self.input_cost_units),

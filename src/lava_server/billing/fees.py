@@ -2,7 +2,7 @@
 
 Pure arithmetic: no database, no HTTP, no clock. Money is integer units of 10⁻¹⁰ USD.
 
-Decisions (spec §5.2–5.3 leaves these open):
+Decisions (docs/design.md "Money" leaves these open):
 
 - **Quantities.** Tokens, characters and requests are ``int``. Seconds are ``Decimal`` and
   stay exact (a transcription may last 2.35 s).

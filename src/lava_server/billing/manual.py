@@ -1,4 +1,4 @@
-"""``POST /v1/requests``: usage the merchant reports itself (spec §3.9), charged with no hold.
+"""``POST /v1/requests``: usage the merchant reports itself (docs/billing.md "Manual metering"), charged with no hold.
 
 There was no provider call, so there is no base cost; the product's fee applies to the
 reported units. Idempotent on ``request_id`` for the same merchant and payload; the same
@@ -22,6 +22,7 @@ from ..store import UniqueViolation
 from ..store.connections import find_connection_by_secret
 from ..store.merchants import MerchantKey, find_product_by_secret
 from ..store.requests import RequestRecord, get_request, insert_request, update_request
+from .deps import BillingDeps
 from .fees import UnitCounts
 from .product_config import ProductConfig
 from .service import BillingService, ForwardPlan, Outcome, apply_charges, apply_usage
@@ -69,7 +70,9 @@ def _units(body: dict[str, Any]) -> UnitCounts:
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, str]:
-    from ..gateway.metadata import KEY_RE, MAX_PAIRS, MAX_VALUE
+    from .plans import METADATA_KEY_RE as KEY_RE
+    from .plans import METADATA_MAX_PAIRS as MAX_PAIRS
+    from .plans import METADATA_MAX_VALUE as MAX_VALUE
 
     meta = body.get("metadata") or {}
     if not isinstance(meta, dict) or len(meta) > MAX_PAIRS:
@@ -80,7 +83,9 @@ def _metadata(body: dict[str, Any]) -> dict[str, str]:
     return dict(meta)
 
 
-async def record_manual(svc: Any, billing: BillingService, key: MerchantKey, body: dict[str, Any]) -> ManualResult:
+async def record_manual(
+    svc: BillingDeps, billing: BillingService, key: MerchantKey, body: dict[str, Any]
+) -> ManualResult:
     request_id = body.get("request_id")
     if not isinstance(request_id, str) or not REQUEST_ID_RE.match(request_id):
         raise invalid_request("request_id is required: 1..128 characters of [A-Za-z0-9_-]")

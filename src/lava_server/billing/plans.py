@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,12 @@ from .charges import Charges
 from .fees import UnitCounts
 from .pricing import ModelPrices
 from .product_config import ProductConfig
+
+# What a call's metadata may hold (a plan and its request record carry it): at most
+# METADATA_MAX_PAIRS pairs, keys matching METADATA_KEY_RE, values of 1..METADATA_MAX_VALUE characters.
+METADATA_KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+METADATA_MAX_PAIRS = 100
+METADATA_MAX_VALUE = 255
 
 DEFAULT_PRODUCT = ProductConfig()  # "default pricing" for a connection without a product: no fee
 

@@ -16,12 +16,13 @@ from typing import Any
 
 from ..clock import now_us
 from . import ledger
+from .deps import BillingDeps
 
 log = logging.getLogger("lava.billing")
 ORPHAN_ERROR = "gateway stopped before the call finished; hold released, nothing charged"
 
 
-async def reconcile(svc: Any, *, all_pending: bool) -> int:
+async def reconcile(svc: BillingDeps, *, all_pending: bool) -> int:
     """Release expired (or, with ``all_pending``, all) open holds and fail their requests."""
     at = now_us()
     where = "" if all_pending else " AND created_at < $1"
@@ -48,11 +49,11 @@ async def reconcile(svc: Any, *, all_pending: bool) -> int:
     return done
 
 
-def _max_age_us(svc: Any) -> int:
+def _max_age_us(svc: BillingDeps) -> int:
     return int(svc.settings.limits.hold_lifetime_s * 1_000_000)
 
 
-async def sweeper(svc: Any, interval_s: float) -> None:
+async def sweeper(svc: BillingDeps, interval_s: float) -> None:
     """Periodically reconcile expired holds until cancelled."""
     while True:
         await asyncio.sleep(interval_s)

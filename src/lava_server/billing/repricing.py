@@ -17,6 +17,7 @@ from ..money import to_wire
 from ..store.merchants import get_product
 from ..store.requests import COLUMNS, RequestRecord
 from .charges import compute_charges
+from .deps import BillingDeps
 from .pricing import BaseCost, reprice
 from .product_config import ProductConfig
 from .usage import Usage
@@ -37,7 +38,7 @@ def _usage_of_columns(rec: RequestRecord) -> Usage:
     )
 
 
-async def reprice_request(svc: Any, request_id: str) -> dict[str, Any]:
+async def reprice_request(svc: BillingDeps, request_id: str) -> dict[str, Any]:
     """Recompute request ``request_id``'s charge from its recorded usage value and prices.
 
     Returns ``matches`` (recorded == recomputed, field by field) with both sets of amounts as

@@ -24,8 +24,10 @@ from ..store import Executor
 from ..store.requests import RequestRecord, insert_request, update_request
 from . import ledger
 from .charges import Charges, compute_charges, no_charge
+from .deps import BillingDeps
 from .fees import UnitCounts, billable_units
 from .plans import DEFAULT_PRODUCT, ForwardPlan, Outcome, Quote, Reservation, SubCallUsage
+from .prices import LivePrices
 from .pricing import BaseCost, ModelPrices, base_cost, unknown_price_message
 from .product_config import ProductConfig, Tier
 from .records import apply_charges, apply_usage, dumps, record_sub_calls
@@ -41,9 +43,16 @@ def _milli(quantity: Any) -> int:
 
 
 class BillingService:
-    def __init__(self, svc: Any, prices: Any) -> None:
+    """Opens, settles and fails forwarded requests over explicit dependencies and a price source."""
+
+    def __init__(self, svc: BillingDeps, prices: LivePrices) -> None:
         self._svc = svc
-        self._prices = prices  # LivePrices
+        self._prices = prices
+
+    @property
+    def deps(self) -> BillingDeps:
+        """The dependencies this service was built with (shared with reconcile, repricing, manual)."""
+        return self._svc
 
     # -- pricing --------------------------------------------------------------------
     def _lookup(self, plan: ForwardPlan, at: int, model: str | None = None) -> ModelPrices | None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .. import envvars as ev
+from ..envvars import env_value
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+PROCESSORS = ev.choice("test", "stripe")
+OTP_SENDERS = ev.choice("console", "smtp")
+OTP_TTL_S = ev.integer(60, 24 * 3600)
+PORT = ev.integer(1, 65535)
 
 
 @dataclass(frozen=True)
@@ -38,20 +42,23 @@ class CheckoutSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckoutSettings:
+        """Read every ``LAVA_*`` checkout variable; raises ``envvars.ConfigError`` naming a bad one."""
+        d = cls()
+        secret = ev.text(secret=True)
         return cls(
-            processor=env.get("LAVA_PAYMENT_PROCESSOR", "test"),
-            otp_sender=env.get("LAVA_OTP_SENDER", "console"),
-            otp_ttl_s=int(env.get("LAVA_OTP_TTL", "600")),
-            smtp_host=env.get("LAVA_SMTP_HOST", "localhost"),
-            smtp_port=int(env.get("LAVA_SMTP_PORT", "25")),
-            smtp_username=env.get("LAVA_SMTP_USERNAME") or None,
-            smtp_password=env.get("LAVA_SMTP_PASSWORD") or None,
-            smtp_starttls=_flag(env.get("LAVA_SMTP_STARTTLS")),
-            smtp_from=env.get("LAVA_SMTP_FROM", "Lava checkout <no-reply@localhost>"),
-            stripe_secret_key=env.get("LAVA_STRIPE_SECRET_KEY") or None,
-            stripe_publishable_key=env.get("LAVA_STRIPE_PUBLISHABLE_KEY") or None,
-            stripe_webhook_secret=env.get("LAVA_STRIPE_WEBHOOK_SECRET") or None,
-            stripe_api_base=env.get("LAVA_STRIPE_API_BASE") or None,
-            stripe_js_url=env.get("LAVA_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
-            demo_page=_flag(env.get("LAVA_DEMO_CHECKOUT_PAGE")),
+            processor=env_value(env, "LAVA_PAYMENT_PROCESSOR", PROCESSORS, d.processor),
+            otp_sender=env_value(env, "LAVA_OTP_SENDER", OTP_SENDERS, d.otp_sender),
+            otp_ttl_s=env_value(env, "LAVA_OTP_TTL", OTP_TTL_S, d.otp_ttl_s),
+            smtp_host=env_value(env, "LAVA_SMTP_HOST", ev.text(253), d.smtp_host),
+            smtp_port=env_value(env, "LAVA_SMTP_PORT", PORT, d.smtp_port),
+            smtp_username=env_value(env, "LAVA_SMTP_USERNAME", ev.text(), "") or None,
+            smtp_password=env_value(env, "LAVA_SMTP_PASSWORD", secret, "") or None,
+            smtp_starttls=env_value(env, "LAVA_SMTP_STARTTLS", ev.flag(), d.smtp_starttls),
+            smtp_from=env_value(env, "LAVA_SMTP_FROM", ev.text(998), d.smtp_from),
+            stripe_secret_key=env_value(env, "LAVA_STRIPE_SECRET_KEY", secret, "") or None,
+            stripe_publishable_key=env_value(env, "LAVA_STRIPE_PUBLISHABLE_KEY", ev.text(), "") or None,
+            stripe_webhook_secret=env_value(env, "LAVA_STRIPE_WEBHOOK_SECRET", secret, "") or None,
+            stripe_api_base=env_value(env, "LAVA_STRIPE_API_BASE", ev.http_url(), "") or None,
+            stripe_js_url=env_value(env, "LAVA_STRIPE_JS_URL", ev.http_url(), d.stripe_js_url),
+            demo_page=env_value(env, "LAVA_DEMO_CHECKOUT_PAGE", ev.flag(), d.demo_page),
         )

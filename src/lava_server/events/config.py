@@ -5,39 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .. import envvars as ev
+from ..envvars import ConfigError, env_value
 from ..money import UNITS_PER_USD, parse_amount
 
 DEFAULT_SCHEDULE_S = (60.0, 300.0, 1800.0, 7200.0, 21600.0, 43200.0)
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not value >= minimum or value != value or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number ≥ {minimum}, got {raw!r}")
-    return value
-
-
-def _schedule(env: Mapping[str, str]) -> tuple[float, ...]:
-    raw = env.get("LAVA_WEBHOOK_RETRY_SCHEDULE")
-    if raw is None or not raw.strip():
-        return DEFAULT_SCHEDULE_S
-    values = []
-    for part in raw.split(","):
-        values.append(_seconds({"LAVA_WEBHOOK_RETRY_SCHEDULE": part}, "LAVA_WEBHOOK_RETRY_SCHEDULE", 0.0))
-    return tuple(values)
-
-
-def _amount(raw: str) -> int:
-    try:
-        return parse_amount(raw)
-    except ValueError:
-        raise ValueError(f"LAVA_WEBHOOK_CREDITS_LOW must be a USD amount ≥ 0, got {raw!r}") from None
+SCHEDULE = ev.listing(ev.seconds(0.0).convert, "comma-separated numbers of seconds ≥ 0")
+HOSTS = ev.listing(str.lower, "comma-separated host names")
+USD_AMOUNT = ev.Cast(parse_amount, "a USD amount ≥ 0 with at most 10 decimals")
 
 
 @dataclass(frozen=True)
@@ -70,23 +45,20 @@ class WebhookSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
-        hosts = tuple(h.strip().lower() for h in env.get("LAVA_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip())
-        low = env.get("LAVA_WEBHOOK_CREDITS_LOW")
-        worker = env.get("LAVA_WEBHOOK_WORKER", "1").strip().lower()
-        if worker not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise ValueError(f"LAVA_WEBHOOK_WORKER must be 1 or 0, got {worker!r}")
+        """Read every ``LAVA_WEBHOOK_*`` variable; raises ``envvars.ConfigError`` naming a bad one."""
+        d = cls()
         built = cls(
-            allowed_hosts=hosts,
-            retry_schedule_s=_schedule(env),
-            timeout_s=_seconds(env, "LAVA_WEBHOOK_TIMEOUT", 10.0, minimum=0.1),
-            poll_interval_s=_seconds(env, "LAVA_WEBHOOK_POLL_INTERVAL", 1.0, minimum=0.01),
-            lease_s=_seconds(env, "LAVA_WEBHOOK_LEASE", 60.0, minimum=1.0),
-            disable_after_s=_seconds(env, "LAVA_WEBHOOK_DISABLE_AFTER", 3 * 86400.0, minimum=1.0),
-            coalesce_s=_seconds(env, "LAVA_WEBHOOK_COALESCE", 30.0),
-            retention_s=_seconds(env, "LAVA_WEBHOOK_RETENTION", 30 * 86400.0, minimum=3600.0),
-            credits_low_units=_amount(low) if low else UNITS_PER_USD,
-            worker=worker in ("1", "true", "yes", "on"),
+            allowed_hosts=env_value(env, "LAVA_WEBHOOK_ALLOWED_HOSTS", HOSTS, d.allowed_hosts),
+            retry_schedule_s=env_value(env, "LAVA_WEBHOOK_RETRY_SCHEDULE", SCHEDULE, d.retry_schedule_s),
+            timeout_s=env_value(env, "LAVA_WEBHOOK_TIMEOUT", ev.seconds(0.1), d.timeout_s),
+            poll_interval_s=env_value(env, "LAVA_WEBHOOK_POLL_INTERVAL", ev.seconds(0.01), d.poll_interval_s),
+            lease_s=env_value(env, "LAVA_WEBHOOK_LEASE", ev.seconds(1.0), d.lease_s),
+            disable_after_s=env_value(env, "LAVA_WEBHOOK_DISABLE_AFTER", ev.seconds(1.0), d.disable_after_s),
+            coalesce_s=env_value(env, "LAVA_WEBHOOK_COALESCE", ev.seconds(0.0), d.coalesce_s),
+            retention_s=env_value(env, "LAVA_WEBHOOK_RETENTION", ev.seconds(3600.0), d.retention_s),
+            credits_low_units=env_value(env, "LAVA_WEBHOOK_CREDITS_LOW", USD_AMOUNT, d.credits_low_units),
+            worker=env_value(env, "LAVA_WEBHOOK_WORKER", ev.flag(), d.worker),
         )
         if built.lease_s <= built.timeout_s:
-            raise ValueError("LAVA_WEBHOOK_LEASE must be longer than LAVA_WEBHOOK_TIMEOUT (one worker per attempt)")
+            raise ConfigError("LAVA_WEBHOOK_LEASE must be longer than LAVA_WEBHOOK_TIMEOUT (one worker per attempt)")
         return built

@@ -1,4 +1,4 @@
-"""Token estimates for holds and for streams that end without usage (DECISIONS "Streaming").
+"""Token estimates for holds and for streams that end without usage (docs/design.md "Streaming").
 
 No tokenizer ships offline, so estimates are deliberately generous: one token per three
 characters of prompt text plus a per-message overhead; streamed output counts one token

@@ -1,18 +1,17 @@
 """Request metadata from ``x-lava-metadata`` (JSON object), ``X-Lava-Metadata-<Key>`` headers
-and the ``metadata=`` query parameter, validated against spec §2 limits (400 on violation)."""
+and the ``metadata=`` query parameter, validated against the limits in docs/limits.md (400 on violation)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import orjson
 
+from ..billing.plans import METADATA_KEY_RE as KEY_RE
+from ..billing.plans import METADATA_MAX_PAIRS as MAX_PAIRS
+from ..billing.plans import METADATA_MAX_VALUE as MAX_VALUE
 from ..errors import ApiError
 
-KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,255}$")
-MAX_PAIRS = 100
-MAX_VALUE = 255
 HEADER_PREFIX = "x-lava-metadata-"
 
 

@@ -63,7 +63,7 @@ _DEFAULT_CACHED: Final[tuple[KeyPath, ...]] = (("prompt_tokens_details", "cached
 
 @dataclass(frozen=True, slots=True)
 class ChatQuirks:
-    """How one provider fills the OpenAI Chat Completions ``usage`` object (USAGE-NOTES.md).
+    """How one provider fills the OpenAI Chat Completions ``usage`` object (docs/usage-notes.md).
 
     Each ``*_paths`` field lists places to look, in order; the first integer found wins.
     """
@@ -92,7 +92,7 @@ class Provider:
     hosts: tuple[str, ...]
     """Allow-listed https hosts, exact match; the first is canonical."""
     base_path: str
-    """The base path the Lava SDK ships for this provider (spec §4.1)."""
+    """The base path the Lava SDK ships for this provider (``lava.forward.PROVIDER_BASE_URLS``)."""
     key_scheme: KeyScheme = KeyScheme.BEARER
     pricing_id: str | None = None
     """The ``genai-prices`` provider id, or None if the catalog has none."""
@@ -140,7 +140,7 @@ def _p(
 
 
 PROVIDERS: Final[tuple[Provider, ...]] = (
-    # -- the SDK's table (spec §4.1) ---------------------------------------------------
+    # -- the SDK's table (src/lava/forward.py) ---------------------------------------------------
     _p("openai", "api.openai.com", "/v1", "openai"),
     _p("anthropic", "api.anthropic.com", "/v1", "anthropic",
        key_scheme=KeyScheme.X_API_KEY, families=frozenset({ApiFamily.ANTHROPIC})),

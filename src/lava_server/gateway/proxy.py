@@ -250,7 +250,7 @@ class ForwardHandler:
         self, request: web.Request, upstream: aiohttp.ClientResponse, out_headers: Any, ctype: str, call: Call
     ) -> web.StreamResponse:
         """A streamed body that is not SSE (Gemini's JSON-array stream without ``alt=sse``):
-        relayed chunk by chunk as it arrives (DECISIONS "Streaming": never buffered whole for the
+        relayed chunk by chunk as it arrives (docs/design.md "Streaming": never buffered whole for the
         client), metered from the accumulated body at its end. After a client disconnect the
         upstream is still read to the end (its usage is in the last element), bounded by the
         drain timeout."""

@@ -8,9 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..billing.prices import LivePrices
 from ..billing.reconcile import reconcile, sweeper
-from ..billing.service import BillingService
 from ..context import Services
 from .provider_keys import ProviderKeyStore
 from .proxy import ForwardHandler, Gateway
@@ -36,15 +34,15 @@ def setup(app: web.Application, svc: Services) -> None:
             provider_keys=ProviderKeyStore(
                 svc.db, svc.keyring, fallback={("openai", "test"): DEMO_KEY} if settings.demo_provider else None
             ),
-            billing=BillingService(svc, LivePrices(settings.prices_file)),
+            billing=svc.billing,
             session=make_session(settings.limits, trusted),
             drains=asyncio.Semaphore(settings.limits.max_concurrent_drains),
             db=svc.db,
         )
         app[GATEWAY] = gateway
         holder["handler"] = ForwardHandler(gateway)
-        await reconcile(svc, all_pending=svc.db.backend == "sqlite" and app.get(ORPHANS_AT_START, True))
-        sweep = asyncio.create_task(sweeper(svc, settings.limits.hold_sweep_interval_s))
+        await reconcile(svc.billing.deps, all_pending=svc.db.backend == "sqlite" and app.get(ORPHANS_AT_START, True))
+        sweep = asyncio.create_task(sweeper(svc.billing.deps, settings.limits.hold_sweep_interval_s))
         yield
         sweep.cancel()
         await gateway.session.close()
@@ -53,8 +51,7 @@ def setup(app: web.Application, svc: Services) -> None:
         return await holder["handler"](request)
 
     async def quote_handler(request: web.Request) -> web.Response:
-        gw = app[GATEWAY]
-        return await quote(request, settings, gw.auth, gw.billing, svc.ledger)
+        return await quote(request, settings, svc.forward_auth, svc.billing, svc.ledger)
 
     app.cleanup_ctx.append(lifetime)
     app.router.add_post("/v1/quote", quote_handler)

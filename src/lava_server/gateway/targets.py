@@ -1,6 +1,6 @@
 """The forward target: ``u=`` parsing, path normalisation, the host allowlist and the upstream map.
 
-Rules (DECISIONS "Forward endpoint", "Forward path normalisation", "Security"):
+Rules (docs/design.md "Compatibility" and "Security"; docs/gateway.md "Target"):
 - ``u`` is taken from the raw query string, raw or URL-encoded (decoded once). Any other
   query parameters, except our reserved ``metadata`` and ``key``, belong to the upstream.
 - ``…/v1/v1/…`` (Anthropic SDKs) collapses to ``…/v1/…``; ``…/v1chat/completions``

@@ -1,8 +1,9 @@
-"""Forward tokens (spec §4.2): where they are carried, how they decode, what they resolve to.
+"""Forward tokens (docs/gateway.md "Token"): where they are carried, how they decode, what they resolve to.
 
 A token is standard base64 of a JSON object ``{secret_key, connection_secret, product_secret,
-provider_key?}``. Resolution is cached for a few seconds per token (no database read on the
-hot path); deleting a connection drops the cache on this replica immediately.
+provider_key?}``. Resolution (``ForwardAuthenticator``) is authentication: it is implemented in
+``auth/forward_tokens.py``, cached for a few seconds per token (no database read on the hot
+path); deleting a connection drops the cache on this replica immediately.
 """
 
 from __future__ import annotations
@@ -12,19 +13,13 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from ..auth.cache import TtlCache
-from ..auth.keyring import Keyring
-from ..auth.merchant_keys import KeyAuthenticator
 from ..billing.product_config import ProductConfig
 from ..errors import ApiError
-from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, secret_mode
-from ..store import Database
-from ..store.connections import find_connection_by_secret
-from ..store.merchants import MerchantKey, find_product_by_secret
+from ..store.merchants import MerchantKey
 
 MAX_TOKEN_LENGTH = 4096
 PROVIDER_KEY_RE = re.compile(r"[\x21-\x7e]{1,1024}")
@@ -126,60 +121,22 @@ def extract_token(headers: Mapping[str, str], key_param: str | None) -> tuple[st
     )
 
 
-class ForwardAuthenticator:
-    def __init__(self, db: Database, keyring: Keyring, keys: KeyAuthenticator, ttl_s: float) -> None:
-        self._db = db
-        self._keyring = keyring
-        self._keys = keys
-        self._cache: TtlCache[str, ForwardAuth] = TtlCache(ttl_s, max_entries=50_000)
+class ForwardAuthenticator(Protocol):
+    """What the gateway needs to authenticate a forward token (implemented in the auth layer by
+    :class:`lava_server.auth.forward_tokens.ForwardTokenAuthenticator`).
 
-    def forget_all(self) -> None:
-        self._cache.clear()
+    Both methods raise ``ApiError`` 401 (``invalid_forward_token``, ``authentication_failed``,
+    ``invalid_connection_secret``, ``invalid_product_secret``) or 403 ``connection_inactive``.
+    """
 
     async def authenticate(self, token: str) -> ForwardAuth:
-        cached = self._cache.get(token)
-        if cached is not None:
-            return cached
-        resolved = await self._resolve(decode_token(token))
-        self._cache.put(token, resolved)
-        return resolved
+        """Decode and resolve a raw token (cached briefly)."""
+        ...
 
     async def resolve(self, token: ForwardToken) -> ForwardAuth:
-        """Resolve already-parsed token fields (uncached): used by ``/v1/quote`` with a secret key."""
-        return await self._resolve(token)
+        """Resolve already-parsed token fields (uncached)."""
+        ...
 
-    async def _resolve(self, token: ForwardToken) -> ForwardAuth:
-        merchant = await self._keys.resolve(token.secret_key)
-        if merchant is None:
-            raise ApiError(401, "authentication_failed", "the forward token's secret_key is not valid")
-        if token.connection_secret is None:
-            return ForwardAuth(merchant, None, None, None, None, None, token.provider_key)
-        if secret_mode(token.connection_secret, CONNECTION_SECRET) != merchant.mode:
-            raise ApiError(401, "invalid_connection_secret", f"connection_secret is not a {merchant.mode}-mode secret")
-        connection = await find_connection_by_secret(self._db, self._keyring.hash_secret(token.connection_secret))
-        if connection is None or connection.merchant_id != merchant.merchant_id or connection.mode != merchant.mode:
-            raise ApiError(
-                401, "invalid_connection_secret", "connection_secret does not match a connection of this merchant"
-            )
-        if connection.deleted_at is not None:
-            raise ApiError(403, "connection_inactive", "this connection has been deleted")
-        product_id: str | None = None
-        product: ProductConfig | None = None
-        if token.product_secret is not None:
-            if secret_mode(token.product_secret, PRODUCT_SECRET) != merchant.mode:
-                raise ApiError(401, "invalid_product_secret", f"product_secret is not a {merchant.mode}-mode secret")
-            found = await find_product_by_secret(self._db, self._keyring.hash_secret(token.product_secret))
-            if found is None or found.merchant_id != merchant.merchant_id or found.mode != merchant.mode:
-                raise ApiError(
-                    401, "invalid_product_secret", "product_secret does not match a product of this merchant"
-                )
-            product_id, product = found.id, ProductConfig.from_json(found.config_json)
-        return ForwardAuth(
-            merchant,
-            connection.id,
-            connection.wallet_id,
-            connection.created_at,
-            product_id,
-            product,
-            token.provider_key,
-        )
+    def forget_all(self) -> None:
+        """Drop every cached resolution (a secret or connection changed)."""
+        ...

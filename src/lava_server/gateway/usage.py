@@ -152,7 +152,7 @@ class SubCall:
 class Metered:
     """What a dialect learned about one call.
 
-    ``usage`` is ``None`` when no usage was found (the caller estimates, DECISIONS
+    ``usage`` is ``None`` when no usage was found (the caller estimates, docs/design.md
     "Streaming"). ``error`` is set for non-2xx responses and for failures reported inside a
     2xx body or stream; ``usage`` may still be set alongside an in-band error when the
     provider reported consumption anyway (billing decides what to charge).

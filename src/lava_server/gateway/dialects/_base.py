@@ -250,7 +250,7 @@ def _error_text(status: int, body: bytes) -> str:
 
 
 def error_metered(status: int, body: bytes) -> Metered:
-    """Non-2xx: nothing is billable (USAGE-NOTES "Errors ... never carry usage")."""
+    """Non-2xx: nothing is billable (docs/usage-notes.md: "Errors ... never carry usage")."""
     return Metered(usage=None, reported=None, model=None, response_id=None, error=_error_text(status, body))
 
 

@@ -4,7 +4,7 @@ Provider differences (where usage sits, cache-hit field names, xAI's reasoning o
 ``completion_tokens``, Gemini-compat's hidden thinking) come from
 :class:`~lava_server.gateway.providers.ChatQuirks`; this module has no provider branches.
 
-Streams: the *last* non-null usage object wins, never a sum (USAGE-NOTES). Only events
+Streams: the *last* non-null usage object wins, never a sum (docs/usage-notes.md). Only events
 whose data contains a ``"usage": {`` object, an ``"error"`` key or an ``event: error`` line
 are parsed, plus the first JSON chunk or two for the response id and model.
 """
@@ -122,7 +122,7 @@ class OpenAIChatDialect(JsonDialect):
         """Ask for the final usage chunk when a stream lacks ``stream_options.include_usage``.
 
         The returned ``strip_usage_chunk`` tells the stream meter to hide that chunk from a
-        client that did not ask for it (DECISIONS "Streaming").
+        client that did not ask for it (docs/design.md "Streaming").
         """
         if not stream or not self.inject_stream_usage or isinstance(body, FormFields):
             return UNCHANGED

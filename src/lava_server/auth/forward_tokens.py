@@ -1,0 +1,81 @@
+"""Forward-token resolution: a decoded token's secrets → merchant, connection and product.
+
+The token's format and carriers live in :mod:`lava_server.gateway.tokens` (the gateway reads
+them); resolving the secrets against the store is authentication, so it lives here and the
+gateway sees it only through the ``gateway.tokens.ForwardAuthenticator`` protocol. Resolutions
+are cached for ``ttl_s`` per token; ``forget_all`` drops them when a secret or connection changes.
+"""
+
+from __future__ import annotations
+
+from ..billing.product_config import ProductConfig
+from ..errors import ApiError
+from ..gateway.tokens import ForwardAuth, ForwardToken, decode_token
+from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, secret_mode
+from ..store import Database
+from ..store.connections import find_connection_by_secret
+from ..store.merchants import find_product_by_secret
+from .cache import TtlCache
+from .keyring import Keyring
+from .merchant_keys import KeyAuthenticator
+
+
+class ForwardTokenAuthenticator:
+    """Resolves forward tokens (see the module docstring); implements ``gateway.tokens.ForwardAuthenticator``."""
+
+    def __init__(self, db: Database, keyring: Keyring, keys: KeyAuthenticator, ttl_s: float) -> None:
+        self._db = db
+        self._keyring = keyring
+        self._keys = keys
+        self._cache: TtlCache[str, ForwardAuth] = TtlCache(ttl_s, max_entries=50_000)
+
+    def forget_all(self) -> None:
+        self._cache.clear()
+
+    async def authenticate(self, token: str) -> ForwardAuth:
+        cached = self._cache.get(token)
+        if cached is not None:
+            return cached
+        resolved = await self._resolve(decode_token(token))
+        self._cache.put(token, resolved)
+        return resolved
+
+    async def resolve(self, token: ForwardToken) -> ForwardAuth:
+        """Resolve already-parsed token fields (uncached): used by ``/v1/quote`` with a secret key."""
+        return await self._resolve(token)
+
+    async def _resolve(self, token: ForwardToken) -> ForwardAuth:
+        merchant = await self._keys.resolve(token.secret_key)
+        if merchant is None:
+            raise ApiError(401, "authentication_failed", "the forward token's secret_key is not valid")
+        if token.connection_secret is None:
+            return ForwardAuth(merchant, None, None, None, None, None, token.provider_key)
+        if secret_mode(token.connection_secret, CONNECTION_SECRET) != merchant.mode:
+            raise ApiError(401, "invalid_connection_secret", f"connection_secret is not a {merchant.mode}-mode secret")
+        connection = await find_connection_by_secret(self._db, self._keyring.hash_secret(token.connection_secret))
+        if connection is None or connection.merchant_id != merchant.merchant_id or connection.mode != merchant.mode:
+            raise ApiError(
+                401, "invalid_connection_secret", "connection_secret does not match a connection of this merchant"
+            )
+        if connection.deleted_at is not None:
+            raise ApiError(403, "connection_inactive", "this connection has been deleted")
+        product_id: str | None = None
+        product: ProductConfig | None = None
+        if token.product_secret is not None:
+            if secret_mode(token.product_secret, PRODUCT_SECRET) != merchant.mode:
+                raise ApiError(401, "invalid_product_secret", f"product_secret is not a {merchant.mode}-mode secret")
+            found = await find_product_by_secret(self._db, self._keyring.hash_secret(token.product_secret))
+            if found is None or found.merchant_id != merchant.merchant_id or found.mode != merchant.mode:
+                raise ApiError(
+                    401, "invalid_product_secret", "product_secret does not match a product of this merchant"
+                )
+            product_id, product = found.id, ProductConfig.from_json(found.config_json)
+        return ForwardAuth(
+            merchant,
+            connection.id,
+            connection.wallet_id,
+            connection.created_at,
+            product_id,
+            product,
+            token.provider_key,
+        )
