@@ -15,7 +15,8 @@ SOURCES = [
     p
     for top in ("src", "tests", "bench", "scripts")
     for p in sorted((ROOT / top).rglob("*"))
-    if p.suffix in {".py", ".sh", ".mjs", ".js", ".ts"} and "node_modules" not in p.parts and "data" not in p.parts
+    if p.suffix in {".py", ".sh", ".mjs", ".js", ".ts"}
+    and not {"node_modules", "data", ".peers", ".venv"} & set(p.parts)  # vendored or third-party trees
 ]
 GONE = re.compile(r"\bDECISIONS\b|USAGE-NOTES|\bspec §|stack-findings|lava-api\.md|peer-bench")
 CITED_DOC = re.compile(r"\bdocs/([A-Za-z0-9_.-]+\.md)\b")

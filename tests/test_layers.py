@@ -44,6 +44,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.cli",
             "lava_server.admin",
             "lava_server.server",
+            "lava_server.server_workers",
+            "lava_server.server_guard",
             "lava_server.app",
             "lava_server.demo",
         ),

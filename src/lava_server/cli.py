@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST=BASE_URL",
         help="map a provider host (repeatable)",
     )
+    serve.add_argument("--workers", type=int, help="worker processes sharing the port (default: one per core)")
+    serve.add_argument("--max-connections", type=int, help="open client connections per worker (default 10000)")
+    serve.add_argument("--idle-timeout", type=float, help="seconds to send a request head or stay idle (default 15)")
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     _common(migrate)
@@ -223,7 +226,18 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if args.command == "serve":
         from .server import serve
 
-        serve(settings, host=args.host, port=args.port, demo=args.demo)
+        try:
+            serve(
+                settings,
+                host=args.host,
+                port=args.port,
+                demo=args.demo,
+                workers=args.workers,
+                max_connections=args.max_connections,
+                idle_timeout_s=args.idle_timeout,
+            )
+        except ValueError as exc:  # bad bounds, or the server could not start
+            raise CliError(str(exc)) from exc
         return {"stopped": True}
     from . import admin
 

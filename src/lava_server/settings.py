@@ -42,6 +42,8 @@ class Limits:
     hold_output_ceiling_tokens: int = 8192  # assumed output when a call sets no max_tokens
     hold_output_max_tokens: int = 200_000  # cap on a client's max_tokens when sizing a hold
     max_upstream_connections: int = 1000
+    max_client_connections: int = 10_000  # open client connections per worker process; above it: 503, closed
+    client_idle_timeout_s: float = 15.0  # idle keep-alive, and the time to send a request line and headers
     idempotency_ttl_s: float = 24 * 3600.0  # how long an Idempotency-Key's response is kept and replayed
     idempotency_lease_s: float = 60.0  # a running first request owns its key this long before a retry may take over
     idempotency_wait_s: float = 10.0  # how long a concurrent duplicate waits for the first before a 409

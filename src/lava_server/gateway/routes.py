@@ -17,6 +17,8 @@ from .tokens import ForwardAuthenticator
 from .upstream import make_session
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("lava_gateway", Gateway)
+# False when several worker processes share one SQLite store: the supervisor reconciles orphans once.
+ORPHANS_AT_START: web.AppKey[bool] = web.AppKey("lava_orphans_at_start", bool)
 DEMO_KEY = "lava-demo-provider"  # the built-in demo provider accepts any key
 
 
@@ -39,7 +41,7 @@ def setup(app: web.Application, svc: Services) -> None:
         )
         app[GATEWAY] = gateway
         holder["handler"] = ForwardHandler(gateway)
-        await reconcile(svc.billing.deps, all_pending=svc.db.backend == "sqlite")
+        await reconcile(svc.billing.deps, all_pending=svc.db.backend == "sqlite" and app.get(ORPHANS_AT_START, True))
         sweep = asyncio.create_task(sweeper(svc.billing.deps, settings.limits.hold_sweep_interval_s))
         yield
         sweep.cancel()

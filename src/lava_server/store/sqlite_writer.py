@@ -232,6 +232,8 @@ class _Writer:
                 sync.execute(f"PRAGMA synchronous={level}", ())
                 self._level = level
             sync.execute("BEGIN IMMEDIATE", ())
+            if len(group) == 1:  # alone in its transaction: no savepoint needed (the common case at c=1)
+                return self._alone(sync, first, follower)
             for job in group:
                 sync.execute("SAVEPOINT job", ())
                 try:
@@ -250,6 +252,26 @@ class _Writer:
             outcomes = [(None, exc)] * len(group)
         for job, (result, error) in zip(group, outcomes, strict=True):
             _reply(job.loop, job.future, result, error)
+        return follower
+
+    def _alone(self, sync: _Sync, job: _TxJob, follower: Callable[[], None] | None) -> Callable[[], None] | None:
+        """Finish a group of one job inside the transaction ``_group`` began: its failure rolls
+        back the transaction, exactly as its savepoint would have."""
+        try:
+            result = _drive(job.fn(_InlineTx(sync)))
+        except BaseException as exc:
+            if sync.conn.in_transaction:
+                sync.conn.rollback()
+            _reply(job.loop, job.future, None, exc)
+            return follower
+        try:
+            sync.execute("COMMIT", ())
+        except BaseException as exc:
+            if sync.conn.in_transaction:
+                sync.conn.rollback()
+            _reply(job.loop, job.future, None, exc)
+            return follower
+        _reply(job.loop, job.future, result, None)
         return follower
 
     def start(self) -> None:
