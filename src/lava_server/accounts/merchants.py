@@ -9,6 +9,7 @@ from ..clock import now_us
 from ..context import Services
 from ..ids import KEY, MERCHANT, PRODUCT, PRODUCT_SECRET, SECRET_KEY, Mode, new_secret
 from ..store import merchants as repo
+from .meters import slug_from_name, unique_slug
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ async def create_product(
 ) -> NewProduct:
     product_id = svc.ids.new(PRODUCT, key.mode)
     secret = new_secret(PRODUCT_SECRET, key.mode)
-    record = repo.ProductRecord(product_id, key.merchant_id, key.mode, name, config.to_json(), now_us())
     async with svc.db.transaction() as tx:
+        # A product is a meter too (spec §3.2): it gets a slug from its name, else from its id.
+        slug = await unique_slug(tx, key, slug_from_name(name) if name else product_id.lower())
+        record = repo.ProductRecord(product_id, key.merchant_id, key.mode, name, config.to_json(), now_us(), slug)
         await repo.insert_product(tx, record, svc.keyring.hash_secret(secret))
     return NewProduct(product_id, secret)

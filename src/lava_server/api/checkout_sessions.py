@@ -5,13 +5,23 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..checkout.sessions import create_session
-from ..errors import not_found
+from ..errors import invalid_request, not_found
 from ..ids import CHECKOUT_SESSION, CONNECTION
 from ..store import checkout_sessions as repo
-from . import render
+from . import render, render_current
 from .deps import merchant, public_base, services
 from .jsonio import json_response, read_json_object
 from .params import cursor_param, id_param, limit_param, optional_str
+from .profiles import profile_of
+
+
+def customer_alias(body: dict[str, object]) -> str | None:
+    """``customer_id`` ≡ ``connection_id`` (spec §1.3); different values for both: 400."""
+    customer, connection = optional_str(body, "customer_id"), optional_str(body, "connection_id")
+    if customer is not None and connection is not None and customer != connection:
+        raise invalid_request("customer_id and connection_id name different customers")
+    return customer if customer is not None else connection
+
 
 routes = web.RouteTableDef()
 
@@ -29,9 +39,10 @@ async def create(request: web.Request) -> web.Response:
         checkout_mode=checkout_mode,
         origin_url=origin_url,
         reference_id=optional_str(body, "reference_id"),
-        connection_id=id_param(optional_str(body, "connection_id"), CONNECTION, "connection_id"),
+        connection_id=id_param(customer_alias(body), CONNECTION, "customer_id"),
     )
-    return json_response(render.checkout_session(record, svc.keyring, public_base(request)), status=201)
+    legacy = render.checkout_session(record, svc.keyring, public_base(request))
+    return json_response(render_current.checkout_session(record, legacy, profile_of(request, key)), status=201)
 
 
 @routes.get("/v1/checkout_sessions")
@@ -48,7 +59,8 @@ async def list_sessions(request: web.Request) -> web.Response:
         limit=limit_param(q),
     )
     base = public_base(request)
-    data = [render.checkout_session(r, svc.keyring, base) for r in records]
+    profile = profile_of(request, key)
+    data = [render_current.checkout_session(r, render.checkout_session(r, svc.keyring, base), profile) for r in records]
     return json_response(render.list_body(data, more, records[-1].id if more and records else None))
 
 
@@ -60,4 +72,5 @@ async def retrieve(request: web.Request) -> web.Response:
     record = await repo.get_checkout_session(svc.db, key.merchant_id, key.mode, session_id)
     if record is None:
         raise not_found("checkout session")
-    return json_response(render.checkout_session(record, svc.keyring, public_base(request)))
+    legacy = render.checkout_session(record, svc.keyring, public_base(request))
+    return json_response(render_current.checkout_session(record, legacy, profile_of(request, key)))

@@ -1,4 +1,7 @@
-"""GET /v1/usage: daily roll-ups of completed requests, zero-filled, in the offset of ``start``."""
+"""GET /v1/usage: daily roll-ups of completed requests, zero-filled, in the offset of ``start``.
+
+Shapes per profile (spec §3.8): ``total_cost`` = Σ cost and ``total_charge`` = Σ charge in the
+current generation, the 2025 totals in the legacy one, both in ``compat``."""
 
 from __future__ import annotations
 
@@ -8,13 +11,13 @@ from aiohttp import web
 
 from ..clock import from_datetime, parse_iso
 from ..errors import invalid_request
-from ..ids import CONNECTION, PRODUCT
 from ..store import requests as repo
-from . import render
+from . import render_current
 from .deps import merchant, services
+from .filters import customer_and_meter
 from .jsonio import json_response
-from .params import id_param, metadata_filters_param
-from .requests import reject_unsupported_filters
+from .params import metadata_filters_param
+from .profiles import profile_of
 
 routes = web.RouteTableDef()
 MAX_DAYS = 400
@@ -36,7 +39,8 @@ async def retrieve(request: web.Request) -> web.Response:
     key = await merchant(request)
     svc = services(request)
     q = request.query
-    reject_unsupported_filters(q)
+    connection_id, product_id = await customer_and_meter(svc, key, q)
+    profile = profile_of(request, key)
     if not q.get("start"):
         raise invalid_request("start is required, e.g. start=2025-01-01T00:00:00Z")
     start = _parse("start", q["start"])
@@ -57,8 +61,8 @@ async def retrieve(request: web.Request) -> web.Response:
         start_us=from_datetime(start),
         end_us=from_datetime(end),
         offset_us=offset_us,
-        connection_id=id_param(q.get("connection_id"), CONNECTION, "connection_id"),
-        product_id=id_param(q.get("product_id"), PRODUCT, "product_id"),
+        connection_id=connection_id,
+        product_id=product_id,
         metadata=metadata_filters_param(q),
     )
     by_day = {d.day: d for d in days}
@@ -68,6 +72,7 @@ async def retrieve(request: web.Request) -> web.Response:
     while day <= last_day:
         day_start = datetime(day.year, day.month, day.day, tzinfo=tz)
         day_end = day_start + timedelta(days=1) - timedelta(seconds=1)
-        items.append(render.usage_item(by_day.get((day - epoch).days), day.isoformat(), _iso(day_start), _iso(day_end)))
+        found = by_day.get((day - epoch).days)
+        items.append(render_current.usage_item(found, day.isoformat(), _iso(day_start), _iso(day_end), profile))
         day += timedelta(days=1)
-    return json_response({"items": items, "totals": render.usage_totals(days)})
+    return json_response({"items": items, "totals": render_current.usage_totals(days, profile)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ApiError
 from ..ids import SECRET_KEY, secret_mode
 from ..store import Database
+from ..store.auth_epoch import read_auth_epoch
 from ..store.merchants import MerchantKey, find_key
 from .cache import TtlCache
 from .keyring import Keyring
@@ -13,17 +14,23 @@ MAX_SECRET_LENGTH = 200
 
 
 class KeyAuthenticator:
-    """Resolves secret keys to merchants; hits are cached for a few seconds."""
+    """Resolves secret keys to merchants; hits are cached for a few seconds, and dropped as soon as
+    the stored auth epoch moves (any revocation, on any replica)."""
 
     def __init__(self, db: Database, keyring: Keyring, ttl_s: float) -> None:
         self._db = db
         self._keyring = keyring
         self._cache: TtlCache[str, MerchantKey] = TtlCache(ttl_s)
+        self._epoch = -1
 
     async def resolve(self, secret_key: str) -> MerchantKey | None:
         if len(secret_key) > MAX_SECRET_LENGTH or secret_mode(secret_key, SECRET_KEY) is None:
             return None
         digest = self._keyring.hash_secret(secret_key)
+        epoch = await read_auth_epoch(self._db)
+        if epoch != self._epoch:  # a key was revoked (maybe on another replica): trust nothing cached
+            self._cache.clear()
+            self._epoch = epoch
         cached = self._cache.get(digest)
         if cached is not None:
             return cached

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ids import Mode
+from .auth_epoch import bump_auth_epoch
 from .base import Executor, Row
 from .paging import fetch_page
 
@@ -34,10 +35,12 @@ class ConnectionRecord:
     wallet: WalletRecord
     balance: int = 0
     held: int = 0
+    metadata: str | None = None  # a JSON object (customer metadata), or None
 
 
 _SELECT = (
     "SELECT c.id, c.merchant_id, c.mode, c.wallet_id, c.secret_enc, c.reference_id, c.created_at, c.deleted_at,"
+    " c.metadata,"
     " w.email, w.phone, w.first_name, w.last_name, w.autopay_enabled,"
     " COALESCE(a.balance, 0) AS balance, COALESCE(a.held, 0) AS held"
     " FROM connections c JOIN wallets w ON w.id = c.wallet_id"
@@ -67,6 +70,7 @@ def _record(row: Row) -> ConnectionRecord:
         wallet=wallet,
         balance=int(row["balance"]),
         held=int(row["held"]),
+        metadata=row["metadata"],
     )
 
 
@@ -150,4 +154,5 @@ async def soft_delete_connection(tx: Executor, merchant_id: str, mode: Mode, con
         return False
     if row["deleted_at"] is None:
         await tx.execute("UPDATE connections SET deleted_at = $1 WHERE id = $2", at, connection_id)
+        await bump_auth_epoch(tx)
     return True
