@@ -9,7 +9,19 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from .api import checkout_sessions, connections, health, openapi, requests, usage, webhooks
+from .api import (
+    checkout_sessions,
+    connections,
+    customers,
+    health,
+    meters,
+    models,
+    openapi,
+    requests,
+    secret_keys,
+    usage,
+    webhooks,
+)
 from .api.deps import SERVICES
 from .api.idempotency import idempotency_middleware
 from .api.middleware import (
@@ -60,6 +72,10 @@ def build_app(svc: Services) -> web.Application:
         requests.routes,
         usage.routes,
         webhooks.routes,
+        customers.routes,
+        meters.routes,
+        secret_keys.routes,
+        models.routes,
     ):
         app.router.add_routes(table)
     webhook_delivery.setup(app, svc.db, svc.keyring, svc.ids, svc.settings.webhooks)

@@ -1,0 +1,72 @@
+"""/v1/customers (current API, spec §3.1): a customer IS a connection, same id, same wallet."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..accounts import customers as domain
+from ..ids import CONNECTION
+from ..store import connections as conn_repo
+from . import render, render_current
+from .bodies import read_optional_object
+from .deps import merchant, services
+from .jsonio import json_response
+from .params import cursor_param, limit_param, optional_str
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/customers")
+async def list_customers(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    q = request.query
+    records, more = await conn_repo.list_connections(
+        svc.db,
+        key.merchant_id,
+        key.mode,
+        reference_id=optional_str(q, "reference_id"),
+        cursor=cursor_param(q, CONNECTION),
+        limit=limit_param(q),
+    )
+    data = [render_current.customer(r) for r in records]
+    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+
+
+@routes.post("/v1/customers")
+async def create(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    record, created = await domain.create_customer(svc, key, await read_optional_object(request))
+    return json_response(render_current.customer(record), status=201 if created else 200)
+
+
+@routes.get("/v1/customers/{ref}")
+async def retrieve(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    record = await domain.live_customer(services(request), key, request.match_info["ref"])
+    return json_response(render_current.customer(record))
+
+
+@routes.patch("/v1/customers/{ref}")
+async def update(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    body = await read_optional_object(request)
+    record = await domain.update_customer(svc, key, request.match_info["ref"], body)
+    return json_response(render_current.customer(record))
+
+
+@routes.delete("/v1/customers/{ref}")
+async def delete(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    await domain.delete_customer(services(request), key, request.match_info["ref"])
+    return json_response({"success": True})
+
+
+@routes.get("/v1/customers/{ref}/subscription")
+async def subscription(request: web.Request) -> web.Response:
+    """``{"subscription": null}`` until plans exist (the plans issue fills it)."""
+    key = await merchant(request)
+    await domain.live_customer(services(request), key, request.match_info["ref"])
+    return json_response({"subscription": None})

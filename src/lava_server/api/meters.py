@@ -1,0 +1,63 @@
+"""/v1/meters (current API, spec §3.2): a meter IS a product with a ``meter_slug``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..accounts import meters as domain
+from ..errors import not_found
+from ..ids import PRODUCT
+from ..store import meters as repo
+from . import render, render_current
+from .bodies import read_optional_object
+from .deps import merchant, services
+from .jsonio import json_response
+from .params import cursor_param, limit_param
+from .profiles import profile_of
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/meters")
+async def list_meters(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    svc = services(request)
+    q = request.query
+    records, more = await repo.list_meters(
+        svc.db, key.merchant_id, key.mode, cursor=cursor_param(q, PRODUCT), limit=limit_param(q)
+    )
+    profile = profile_of(request, key)
+    data = [render_current.meter(r, profile) for r in records]
+    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+
+
+@routes.post("/v1/meters")
+async def create(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    record = await domain.create_meter(services(request), key, await read_optional_object(request))
+    return json_response(render_current.meter(record, profile_of(request, key)), status=201)
+
+
+@routes.get("/v1/meters/{meter_id}")
+async def retrieve(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    record = await repo.get_meter(services(request).db, key.merchant_id, key.mode, request.match_info["meter_id"])
+    if record is None:
+        raise not_found("meter")
+    return json_response(render_current.meter(record, profile_of(request, key)))
+
+
+@routes.patch("/v1/meters/{meter_id}")
+async def update(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    body = await read_optional_object(request)
+    record = await domain.update_meter(services(request), key, request.match_info["meter_id"], body)
+    return json_response(render_current.meter(record, profile_of(request, key)))
+
+
+@routes.delete("/v1/meters/{meter_id}")
+async def delete(request: web.Request) -> web.Response:
+    key = await merchant(request)
+    meter_id = request.match_info["meter_id"]
+    await domain.delete_meter(services(request), key, meter_id)
+    return json_response({"id": meter_id, "deleted": True})
