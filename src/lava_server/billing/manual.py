@@ -1,5 +1,8 @@
 """``POST /v1/requests``: usage the merchant reports itself (docs/billing.md "Manual metering"), charged with no hold.
 
+Two forms name who is charged: the 2025 ``connection_secret`` (+ ``product_secret``), and the
+current ``customer_id`` + ``meter_slug`` (current spec §3.7).
+
 There was no provider call, so there is no base cost; the product's fee applies to the
 reported units. Idempotent on ``request_id`` for the same merchant and payload; the same
 id with a different payload is a 409 ``idempotency_conflict``.
@@ -19,8 +22,10 @@ from ..clock import now_us
 from ..errors import ApiError, invalid_request
 from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, secret_mode
 from ..store import UniqueViolation
-from ..store.connections import find_connection_by_secret
+from ..store.connections import ConnectionRecord, find_connection_by_secret
+from ..store.customers import find_customer
 from ..store.merchants import MerchantKey, find_product_by_secret
+from ..store.meters import find_meter
 from ..store.requests import RequestRecord, get_request, insert_request, update_request
 from .deps import BillingDeps
 from .fees import UnitCounts
@@ -31,6 +36,7 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 UNIT_FIELDS = ("input_tokens", "output_tokens", "input_characters", "output_characters")
 SECOND_FIELDS = ("input_seconds", "output_seconds")
 MAX_UNITS = 10**12
+CURRENT_FIELDS = ("customer_id", "connection_id", "meter_slug")
 
 
 @dataclass(frozen=True)
@@ -91,22 +97,12 @@ async def record_manual(
         raise invalid_request("request_id is required: 1..128 characters of [A-Za-z0-9_-]")
     units = _units(body)
     metadata = _metadata(body)
-    con_secret, prod_secret = body.get("connection_secret"), body.get("product_secret")
-    if not isinstance(con_secret, str) or secret_mode(con_secret, CONNECTION_SECRET) != key.mode:
-        raise invalid_request(f"connection_secret must be a {key.mode}-mode connection secret")
-    if prod_secret is not None and (
-        not isinstance(prod_secret, str) or secret_mode(prod_secret, PRODUCT_SECRET) != key.mode
-    ):
-        raise invalid_request(f"product_secret must be a {key.mode}-mode product secret")
-    connection = await find_connection_by_secret(svc.db, svc.keyring.hash_secret(con_secret))
-    if connection is None or connection.merchant_id != key.merchant_id or connection.mode != key.mode:
-        raise ApiError(404, "not_found", "connection not found")
-    product_id, config = None, ProductConfig()
-    if prod_secret is not None:
-        product = await find_product_by_secret(svc.db, svc.keyring.hash_secret(prod_secret))
-        if product is None or product.merchant_id != key.merchant_id or product.mode != key.mode:
-            raise ApiError(404, "not_found", "product not found")
-        product_id, config = product.id, ProductConfig.from_json(product.config_json)
+    inactive = ("connection_inactive", "this connection has been deleted")
+    if any(body.get(name) is not None for name in CURRENT_FIELDS):
+        connection, product_id, config = await _current_target(svc, key, body)
+        inactive = ("customer_inactive", "this customer has been deleted")
+    else:
+        connection, product_id, config = await _legacy_target(svc, key, body)
     payload = {
         "c": connection.id,
         "p": product_id,
@@ -118,7 +114,7 @@ async def record_manual(
     if existing is not None:
         return _replay(existing, digest)
     if connection.deleted_at is not None:
-        raise ApiError(403, "connection_inactive", "this connection has been deleted")
+        raise ApiError(403, *inactive)
     plan = ForwardPlan(
         merchant=key,
         connection_id=connection.id,
@@ -163,6 +159,53 @@ async def record_manual(
             raise ApiError(409, "idempotency_conflict", "request_id is already in use") from None
         return _replay(existing, digest)
     return ManualResult(rec, created=True)
+
+
+async def _legacy_target(
+    svc: Any, key: MerchantKey, body: dict[str, Any]
+) -> tuple[ConnectionRecord, str | None, ProductConfig]:
+    """The 2025 form: ``connection_secret`` (+ ``product_secret``)."""
+    con_secret, prod_secret = body.get("connection_secret"), body.get("product_secret")
+    if not isinstance(con_secret, str) or secret_mode(con_secret, CONNECTION_SECRET) != key.mode:
+        raise invalid_request(f"connection_secret must be a {key.mode}-mode connection secret")
+    if prod_secret is not None and (
+        not isinstance(prod_secret, str) or secret_mode(prod_secret, PRODUCT_SECRET) != key.mode
+    ):
+        raise invalid_request(f"product_secret must be a {key.mode}-mode product secret")
+    connection = await find_connection_by_secret(svc.db, svc.keyring.hash_secret(con_secret))
+    if connection is None or connection.merchant_id != key.merchant_id or connection.mode != key.mode:
+        raise ApiError(404, "not_found", "connection not found")
+    product_id, config = None, ProductConfig()
+    if prod_secret is not None:
+        product = await find_product_by_secret(svc.db, svc.keyring.hash_secret(prod_secret))
+        if product is None or product.merchant_id != key.merchant_id or product.mode != key.mode:
+            raise ApiError(404, "not_found", "product not found")
+        product_id, config = product.id, ProductConfig.from_json(product.config_json)
+    return connection, product_id, config
+
+
+async def _current_target(
+    svc: Any, key: MerchantKey, body: dict[str, Any]
+) -> tuple[ConnectionRecord, str | None, ProductConfig]:
+    """The current form: ``customer_id`` (≡ ``connection_id``; a con_ id or a reference_id) and
+    ``meter_slug`` (a slug or a prd_ id). Unknown customer or meter: 404."""
+    if body.get("connection_secret") is not None or body.get("product_secret") is not None:
+        raise invalid_request("give customer_id + meter_slug or connection_secret + product_secret, not both")
+    customer_id, connection_id = body.get("customer_id"), body.get("connection_id")
+    if customer_id is not None and connection_id is not None and customer_id != connection_id:
+        raise invalid_request("customer_id and connection_id name different customers")
+    ref, slug = customer_id if customer_id is not None else connection_id, body.get("meter_slug")
+    if not isinstance(ref, str) or not ref or len(ref) > 255:
+        raise invalid_request("customer_id is required with meter_slug")
+    if not isinstance(slug, str) or not slug or len(slug) > 255:
+        raise invalid_request("meter_slug is required with customer_id")
+    connection = await find_customer(svc.db, key.merchant_id, key.mode, ref)
+    if connection is None:
+        raise ApiError(404, "not_found", "customer not found")
+    meter = await find_meter(svc.db, key.merchant_id, key.mode, slug)
+    if meter is None:
+        raise ApiError(404, "not_found", "meter not found")
+    return connection, meter.id, ProductConfig.from_json(meter.config_json)
 
 
 def _replay(existing: RequestRecord, digest: str) -> ManualResult:

@@ -1,9 +1,17 @@
-"""Forward tokens (docs/gateway.md "Token"): where they are carried, how they decode, what they resolve to.
+"""Forward tokens (spec §4.2; current spec §2.2–2.3): where they are carried, how they decode,
+what they resolve to.
 
-A token is standard base64 of a JSON object ``{secret_key, connection_secret, product_secret,
-provider_key?}``. Resolution (``ForwardAuthenticator``) is authentication: it is implemented in
-``auth/forward_tokens.py``, cached for a few seconds per token (no database read on the hot
-path); deleting a connection drops the cache on this replica immediately.
+A token is a bare ``aks_`` secret key, or base64 (standard or URL-safe) of a JSON object in one of
+two forms:
+
+* legacy (2025): ``{secret_key, connection_secret, product_secret, provider_key?}``;
+* current (8.x–11.x): ``{secret_key, customer_id | connection_id?, meter_slug?, disable_billing?,
+  provider_key?}``. ``customer_id`` without ``meter_slug`` is refused.
+
+A JSON object that names ``connection_secret`` or ``product_secret`` (even as null) is the legacy
+form. Resolution (``ForwardAuthenticator``) is authentication, implemented in
+``auth/forward_tokens.py``: cached for a few seconds per token, and every revocation bumps the
+stored auth epoch, which every replica checks before trusting its cache (``store/auth_epoch.py``).
 """
 
 from __future__ import annotations
@@ -11,14 +19,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import orjson
 
 from ..billing.product_config import ProductConfig
 from ..errors import ApiError
+from ..ids import SECRET_KEY, secret_mode
 from ..store.merchants import MerchantKey
 
 MAX_TOKEN_LENGTH = 4096
@@ -26,12 +35,30 @@ PROVIDER_KEY_RE = re.compile(r"[\x21-\x7e]{1,1024}")
 CARRIER_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "xi-api-key")
 
 
+TokenForm = Literal["merchant", "meter", "customer", "customer_untracked", "legacy", "legacy_metering"]
+LEGACY_FIELDS = ("connection_secret", "product_secret")
+CURRENT_FIELDS = ("customer_id", "connection_id", "meter_slug")
+
+
 @dataclass(frozen=True)
 class ForwardToken:
     secret_key: str
-    connection_secret: str | None
-    product_secret: str | None
-    provider_key: str | None
+    connection_secret: str | None = None
+    product_secret: str | None = None
+    provider_key: str | None = None
+    customer: str | None = None  # customer_id ≡ connection_id: a con_ id or a reference_id
+    meter_slug: str | None = None  # a slug, or a prd_ id
+    disable_billing: bool = False
+    legacy: bool = True  # the 2025 form (connection_secret / product_secret)
+
+    @property
+    def form(self) -> TokenForm:
+        """Who pays, as spec §2.3 tabulates it (row 1–7)."""
+        if self.legacy:
+            return "legacy" if self.connection_secret is not None else "legacy_metering"
+        if self.customer is not None:
+            return "customer_untracked" if self.disable_billing else "customer"
+        return "meter" if self.meter_slug is not None else "merchant"
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,7 @@ class ForwardAuth:
     product_id: str | None
     product: ProductConfig | None
     provider_key: str | None  # BYOK ("unmanaged") when set
+    form: TokenForm = "legacy"
 
     @property
     def metering_only(self) -> bool:
@@ -54,6 +82,10 @@ def _invalid(message: str) -> ApiError:
 
 
 def decode_token(token: str) -> ForwardToken:
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise _invalid(f"forward token is longer than {MAX_TOKEN_LENGTH} characters")
+    if secret_mode(token, SECRET_KEY) is not None:
+        return ForwardToken(token, legacy=False)  # a bare secret key: the merchant pays (row 1)
     if len(token) > MAX_TOKEN_LENGTH:
         raise _invalid(f"forward token is longer than {MAX_TOKEN_LENGTH} characters")
     try:
@@ -83,6 +115,13 @@ def parse_token_object(data: Mapping[str, Any]) -> ForwardToken:
     secret_key = field("secret_key")
     if secret_key is None:
         raise _invalid("forward token has no secret_key")
+    legacy = any(name in data for name in LEGACY_FIELDS)
+    if not legacy:
+        return _current_token(data, secret_key, provider_key, field)
+    if any(data.get(name) is not None for name in CURRENT_FIELDS) or data.get("disable_billing") is not None:
+        raise _invalid(
+            "a token cannot mix connection_secret/product_secret with customer_id, connection_id or meter_slug"
+        )
     token = ForwardToken(secret_key, field("connection_secret"), field("product_secret"), provider_key)
     if token.connection_secret is None and token.product_secret is not None:
         raise _invalid("forward token has a product_secret but no connection_secret")
@@ -91,9 +130,32 @@ def parse_token_object(data: Mapping[str, Any]) -> ForwardToken:
     return token
 
 
+def _current_token(
+    data: Mapping[str, Any], secret_key: str, provider_key: str | None, field: Callable[[str], str | None]
+) -> ForwardToken:
+    customer_id, connection_id = field("customer_id"), field("connection_id")
+    if customer_id is not None and connection_id is not None and customer_id != connection_id:
+        raise _invalid("customer_id and connection_id name different customers")
+    customer = customer_id or connection_id
+    meter_slug = field("meter_slug")
+    disable = data.get("disable_billing")
+    if disable is not None and not isinstance(disable, bool):
+        raise _invalid("forward token field disable_billing must be a boolean or null")
+    if customer is not None and meter_slug is None:
+        raise _invalid("customer_id requires meter_slug: give both for customer billing, or neither")
+    return ForwardToken(
+        secret_key,
+        provider_key=provider_key,
+        customer=customer,
+        meter_slug=meter_slug,
+        disable_billing=bool(disable) and customer is not None,  # meaningful only with customer and meter
+        legacy=False,
+    )
+
+
 def looks_like_token(value: str) -> bool:
-    """Cheap check before decoding: Lava tokens are base64 of '{"secret_key":'."""
-    return value.startswith("eyJ")
+    """Cheap check before decoding: Lava tokens are base64 of '{"secret_key":', or a bare secret key."""
+    return value.startswith("eyJ") or secret_mode(value, SECRET_KEY) is not None
 
 
 def extract_token(headers: Mapping[str, str], key_param: str | None) -> tuple[str, str]:
@@ -126,7 +188,8 @@ class ForwardAuthenticator(Protocol):
     :class:`lava_server.auth.forward_tokens.ForwardTokenAuthenticator`).
 
     Both methods raise ``ApiError`` 401 (``invalid_forward_token``, ``authentication_failed``,
-    ``invalid_connection_secret``, ``invalid_product_secret``) or 403 ``connection_inactive``.
+    ``invalid_connection_secret``, ``invalid_product_secret``, ``invalid_customer``,
+    ``invalid_meter_slug``) or 403 (``connection_inactive``, ``customer_inactive``).
     """
 
     async def authenticate(self, token: str) -> ForwardAuth:
