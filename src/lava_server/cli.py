@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(mc)
     mc.add_argument("--name", required=True, help="the merchant's display name (1..200 characters)")
     mc.add_argument("--live", action="store_true", help="create a live-mode key (default: test mode)")
+    from .admin_current import register as register_current
+
+    register_current(sub, merchants)
 
     products = sub.add_parser("products", help="manage products, i.e. pricing configurations (create)").add_subparsers(
         dest="action", required=True, metavar="ACTION", title="actions"
@@ -239,7 +242,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         except ValueError as exc:  # bad bounds, or the server could not start
             raise CliError(str(exc)) from exc
         return {"stopped": True}
-    from . import admin
+    from . import admin, admin_current
 
     handlers: dict[tuple[str, str | None], Callable[..., Awaitable[dict[str, Any]]]] = {
         ("migrate", None): admin.migrate_cmd,
@@ -256,6 +259,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         ("webhooks", "list"): admin.webhooks_list,
         ("webhooks", "attempts"): admin.webhooks_attempts,
         ("webhooks", "redeliver"): admin.webhooks_redeliver,
+        **admin_current.HANDLERS,
     }
     handler = handlers[(args.command, getattr(args, "action", None))]
     if args.command == "wallets" and not args.idempotency_key:

@@ -1,0 +1,187 @@
+"""Admin CLI commands for the current API's objects: ``lava customers|meters|secret-keys …`` and
+``lava merchants profile``. Each prints the same JSON object the REST API returns for it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .accounts import customers, meters, secret_keys
+from .api import render_current
+from .api.profiles import PROFILES
+from .billing.product_config import parse_tier_spec
+from .context import Services
+from .errors import ApiError
+from .store import connections as conn_repo
+from .store import meters as meter_repo
+from .store import secret_keys as key_repo
+from .store.merchants import MerchantKey
+
+Handler = Callable[[Services, argparse.Namespace], Awaitable[dict[str, Any]]]
+
+
+class CommandError(ValueError):
+    """A refused command (the CLI prints it as one line on stderr)."""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", help="sqlite:///PATH or postgresql://… (env LAVA_DATABASE_URL)")
+    p.add_argument("--data-dir", help="where the embedded database and master key live (env LAVA_DATA_DIR)")
+    p.add_argument("--secret-key", required=True, help="the merchant's secret key (sets merchant and mode)")
+
+
+def register(sub: Any, merchants: Any) -> None:
+    """Add the commands to the ``lava`` parser (``sub``) and to its ``merchants`` sub-parsers."""
+    mp = merchants.add_parser("profile", help="set the response profile for clients without a version header")
+    _common(mp)
+    mp.add_argument("--profile", required=True, choices=PROFILES)
+
+    cust = sub.add_parser("customers").add_subparsers(dest="action", required=True)
+    cc = cust.add_parser("create", help="create a customer (idempotent by --reference-id)")
+    _common(cc)
+    for name in ("--reference-id", "--name", "--email", "--phone"):
+        cc.add_argument(name)
+    cl = cust.add_parser("list", help="list customers, newest first")
+    _common(cl)
+    cl.add_argument("--limit", type=int, default=100)
+    cd = cust.add_parser("delete", help="delete a customer (by con_ id or reference_id)")
+    _common(cd)
+    cd.add_argument("customer")
+
+    met = sub.add_parser("meters").add_subparsers(dest="action", required=True)
+    mc = met.add_parser("create", help="create a meter")
+    _common(mc)
+    mc.add_argument("--name", required=True)
+    mc.add_argument("--meter-slug")
+    mc.add_argument("--rate-type", choices=["fixed", "percentage"], default="fixed")
+    mc.add_argument("--tier-type", choices=["tokens_1m", "characters_1m", "minutes", "requests"], default="tokens_1m")
+    mc.add_argument("--tier", action="append", default=[], metavar="START:RATE", help="repeatable; default 0:0")
+    ml = met.add_parser("list", help="list meters, newest first")
+    _common(ml)
+    ml.add_argument("--limit", type=int, default=100)
+    md = met.add_parser("delete", help="delete a meter (past requests keep their price)")
+    _common(md)
+    md.add_argument("meter_id")
+
+    sk = sub.add_parser("secret-keys").add_subparsers(dest="action", required=True)
+    skc = sk.add_parser("create", help="create a secret key (printed once)")
+    _common(skc)
+    skc.add_argument("--name", required=True)
+    skl = sk.add_parser("list", help="list secret keys (hints only)")
+    _common(skl)
+    skl.add_argument("--limit", type=int, default=100)
+    skd = sk.add_parser("delete", help="revoke a secret key")
+    _common(skd)
+    skd.add_argument("key_id")
+
+
+async def _merchant(svc: Services, secret_key: str) -> MerchantKey:
+    found = await svc.keys.resolve(secret_key)
+    if found is None:
+        raise CommandError("invalid secret key")
+    return found
+
+
+def _guard(fn: Handler) -> Handler:
+    async def run(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+        try:
+            return await fn(svc, args)
+        except ApiError as err:
+            raise CommandError(f"{err.code}: {err.message}") from err
+
+    return run
+
+
+async def merchants_profile(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    async with svc.db.transaction() as tx:
+        await tx.execute("UPDATE merchants SET default_profile = $1 WHERE id = $2", args.profile, key.merchant_id)
+    svc.forward_auth_changed()
+    return {"merchant_id": key.merchant_id, "default_profile": args.profile}
+
+
+async def customers_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    body = {"reference_id": args.reference_id, "name": args.name, "email": args.email, "phone": args.phone}
+    record, created = await customers.create_customer(svc, key, body)
+    return {**render_current.customer(record), "created": created}
+
+
+async def customers_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    records, more = await conn_repo.list_connections(
+        svc.db, key.merchant_id, key.mode, reference_id=None, cursor=None, limit=max(1, min(args.limit, 100))
+    )
+    return {"data": [render_current.customer(r) for r in records], "has_more": more}
+
+
+async def customers_delete(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    await customers.delete_customer(svc, key, args.customer)
+    return {"success": True}
+
+
+async def meters_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    tiers = []
+    for spec in args.tier or ["0:0"]:
+        tier = parse_tier_spec(spec, args.tier_type)
+        tiers.append({"start": tier.start, "rate": str(tier.rate)})
+    body: dict[str, Any] = {
+        "name": args.name,
+        "meter_slug": args.meter_slug,
+        "rate_type": args.rate_type,
+        "tier_type": args.tier_type,
+        "tiers": tiers,
+    }
+    record = await meters.create_meter(svc, key, body)
+    return render_current.meter(record, "current")
+
+
+async def meters_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    records, more = await meter_repo.list_meters(
+        svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
+    )
+    return {"data": [render_current.meter(r, "current") for r in records], "has_more": more}
+
+
+async def meters_delete(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    await meters.delete_meter(svc, key, args.meter_id)
+    return {"id": args.meter_id, "deleted": True}
+
+
+async def secret_keys_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    record, secret = await secret_keys.create_named_key(svc, key, args.name)
+    return {**render_current.secret_key(record), "secret_key": secret}
+
+
+async def secret_keys_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    records, more = await key_repo.list_keys(
+        svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
+    )
+    return {"data": [render_current.secret_key(r) for r in records], "has_more": more}
+
+
+async def secret_keys_delete(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    key = await _merchant(svc, args.secret_key)
+    await secret_keys.revoke_key(svc, key, args.key_id)
+    return {"id": args.key_id, "deleted": True}
+
+
+HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("merchants", "profile"): _guard(merchants_profile),
+    ("customers", "create"): _guard(customers_create),
+    ("customers", "list"): _guard(customers_list),
+    ("customers", "delete"): _guard(customers_delete),
+    ("meters", "create"): _guard(meters_create),
+    ("meters", "list"): _guard(meters_list),
+    ("meters", "delete"): _guard(meters_delete),
+    ("secret-keys", "create"): _guard(secret_keys_create),
+    ("secret-keys", "list"): _guard(secret_keys_list),
+    ("secret-keys", "delete"): _guard(secret_keys_delete),
+}
