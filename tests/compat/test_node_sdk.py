@@ -1,6 +1,9 @@
-"""Wire compatibility: the OFFICIAL Node SDK, @lavapayments/nodejs 2.5.0 and 8.0.0, against our server.
+"""Wire compatibility: the OFFICIAL Node SDK, @lavapayments/nodejs 2.5.0, 8.0.0 and 8.1.0, against our server.
 
-Each test runs one driver scenario in Node (``tests/compat/node/sdk250.mjs`` / ``sdk800.mjs``)
+8.1.0 speaks the 8.0.0 wire without the X-Lava-API-Version header: the server answers it with the
+merchant's default profile (``compat``). 11.2.0 is driven by ``test_node_sdk_current.py``.
+
+Each test runs one driver scenario in Node (``tests/compat/node/sdk250.mjs`` / ``sdk800.mjs`` / ``sdk810.mjs``)
 against the session's real server and asserts on the JSON object the driver prints. The
 SDK's own request building (URL joining, query encoding, headers, error messages) is
 exercised as-is; nothing here talks HTTP from Python.
@@ -59,12 +62,13 @@ class SdkVersion:
     version: str
     alias: str  # npm alias in tests/compat/node/package.json
     script: str
-    api_version: str
+    api_version: str | None  # None: the SDK sends no version header
 
 
 SDKS = {
     "2.5.0": SdkVersion("2.5.0", "lava250", "sdk250.mjs", "2025-03-27.v1"),
     "8.0.0": SdkVersion("8.0.0", "lava800", "sdk800.mjs", "2025-04-28.v1"),
+    "8.1.0": SdkVersion("8.1.0", "lava810", "sdk810.mjs", None),
 }
 
 

@@ -22,6 +22,7 @@ from ..store.secret_keys import SecretKeyRecord
 from . import render
 from .profiles import Profile, current_fields, legacy_fields
 
+OMIT_WHEN_NULL = frozenset({"connection_id", "product_id", "model", "response_id", "timestamp"})
 CURRENT_USAGE_KEYS = ("total_requests", "total_usage_tokens")
 CURRENT_MODEL_USAGE = (
     "input_tokens",
@@ -57,7 +58,9 @@ def request(rec: RequestRecord, profile: Profile) -> dict[str, Any]:
     extra["cost"] = to_wire(rec.base_cost)
     extra["charge"] = _charge(legacy)
     if profile == "compat":
-        return {**legacy, **extra}
+        # Optional keys that are null are omitted: 8.x and current types declare them `?: string`.
+        merged = {**legacy, **extra}
+        return {k: v for k, v in merged.items() if not (v is None and k in OMIT_WHEN_NULL)}
     body: dict[str, Any] = {"request_id": rec.id, "status": rec.status}
     body.update({k: extra[k] for k in ("customer_id", "meter_id") if k in extra})
     body["provider"] = rec.provider
@@ -180,6 +183,6 @@ def checkout_session(rec: CheckoutSessionRecord, legacy: dict[str, Any], profile
     current["created_at"] = legacy["created_at"]
     if rec.completed_at is not None:
         current["completed_at"] = legacy["completed_at"]
-    if profile == "compat":
+    if profile == "compat":  # keeps the 2025 `completed_at: null` that existing clients read
         return {**legacy, **current}
     return current
