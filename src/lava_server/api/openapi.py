@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .. import __version__
 from .jsonio import json_response
+from .openapi_current import with_current_generation
 from .openapi_forward import forward_path_item
 
 routes = web.RouteTableDef()
@@ -411,4 +412,4 @@ def document() -> dict[str, Any]:
 
 @routes.get("/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
-    return json_response(document())
+    return json_response(with_current_generation(document()))
