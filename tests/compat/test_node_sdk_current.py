@@ -275,6 +275,16 @@ def test_legacy_header_gets_2025_shapes_and_810_sees_compat(stack: GatewayStack,
     assert [r["request_id"] for r in seen] == ["r810"]
     assert seen[0]["connection_id"] == customer["customer_id"]
     assert seen[0]["fee"]["amount"] == seen[0]["charge"]["amount"]
+    # 8.x connection and request types, checked against 8.1.0's own declarations.
+    for alias_, type_name, path in (
+        ("lava810", "RestConnection", f"connections/{customer['customer_id']}"),
+        ("lava810", "RestRequest", "requests/r810"),
+    ):
+        got = rest(server, key, "GET", path).json()
+        problems = check(got, shape(alias_, type_name), exact=False)
+        assert not problems, (type_name, problems)
+    sub = rest(server, key, "GET", f"connections/{customer['customer_id']}/subscription")
+    assert sub.json() == {"subscription": None}
 
 
 # --- secret keys ---------------------------------------------------------------------------

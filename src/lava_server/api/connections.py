@@ -1,4 +1,4 @@
-"""GET /v1/connections, GET/DELETE /v1/connections/{id}."""
+"""GET /v1/connections, GET/DELETE /v1/connections/{id}, GET /v1/connections/{id}/subscription (8.x)."""
 
 from __future__ import annotations
 
@@ -58,3 +58,14 @@ async def delete(request: web.Request) -> web.Response:
         raise not_found("connection")
     svc.forward_auth_changed(connection_id)
     return json_response({"success": True})
+
+
+@routes.get("/v1/connections/{connection_id}/subscription")
+async def subscription(request: web.Request) -> web.Response:
+    """The 8.x path of ``GET /v1/customers/{id}/subscription``: null until plans exist."""
+    key = await merchant(request)
+    svc = services(request)
+    record = await repo.get_connection(svc.db, key.merchant_id, key.mode, request.match_info["connection_id"])
+    if record is None or record.deleted_at is not None:
+        raise not_found("connection")
+    return json_response({"subscription": None})

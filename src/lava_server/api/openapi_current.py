@@ -343,6 +343,18 @@ def with_current_generation(doc: dict[str, Any]) -> dict[str, Any]:
     schemas["Request"]["properties"]["provider_key_type"]["enum"] = ["managed", "unmanaged", "stored"]
     for name in ("UsageItem", "UsageTotals"):
         schemas[name]["properties"].update({**USAGE_CURRENT_FIELDS, **USAGE_8X_FIELDS})
+    schemas["Connection"]["properties"].update(
+        {
+            "has_lava_credit_balance": {"type": "boolean"},
+            "customer": {"type": "object"},
+            "subscription": {"type": ["object", "null"]},
+        }
+    )
+    out["paths"]["/v1/connections/{connection_id}/subscription"] = {
+        "get": _op(
+            "The 8.x path of a customer's subscription", 200, _ref("CustomerSubscription"), [_path("connection_id")]
+        )
+    }
     session = schemas["CheckoutSession"]["properties"]
     session["customer_id"] = STRING
     schemas.update(copy.deepcopy(SCHEMAS))

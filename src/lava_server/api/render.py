@@ -42,6 +42,15 @@ def connection(rec: ConnectionRecord, keyring: Keyring) -> dict[str, Any]:
         "previous_usage_reset": to_iso(previous_reset),
         "created_at": to_iso(rec.created_at),
         "status": "deleted" if rec.deleted_at is not None else "ok",
+        # 8.x connection fields (current spec §1.4): credits are the prepaid balance until plans exist.
+        "has_lava_credit_balance": rec.balance - rec.held > 0,
+        "customer": {
+            "phone": rec.wallet.phone or "",
+            "email": rec.wallet.email or "",
+            "first_name": rec.wallet.first_name or "",
+            "last_name": rec.wallet.last_name or "",
+        },
+        "subscription": None,
     }
     if rec.deleted_at is not None:
         body["deleted_at"] = to_iso(rec.deleted_at)
