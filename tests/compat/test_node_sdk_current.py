@@ -443,6 +443,22 @@ def test_gateway_token_forms(drive: Driver, stack: GatewayStack) -> None:
         untracked["request_id"],
     }
 
+    # /v1/quote takes the current form too: secret key as Bearer, customer and meter in the body.
+    quote = rest(
+        server,
+        key,
+        "POST",
+        "quote",
+        json={
+            "url": OPENAI_CHAT,
+            "body": {"model": "gpt-4o-mini", "messages": []},
+            "customer_id": customer["reference_id"],
+            "meter_slug": meter["meter_slug"],
+        },
+    )
+    assert quote.status_code == 200, quote.text
+    assert float(quote.json()["hold"]) > 0
+
     # A deleted customer's token is refused before anything goes upstream.
     token = drive.run("token", key, options={"customer_id": customer["customer_id"], "meter_slug": meter["meter_slug"]})
     assert rest(server, key, "DELETE", f"customers/{customer['customer_id']}").json() == {"success": True}

@@ -44,7 +44,12 @@ async def quote(
     bearer = request.headers.get("Authorization", "").strip()
     if bearer[:7].lower() == "bearer " and bearer[7:].strip().startswith("aks_"):
         # The SDK's lava.quote(): secret key in the header, the token's other fields in the body.
-        fields = {name: payload.get(name) for name in ("connection_secret", "product_secret", "provider_key")}
+        fields: dict[str, Any] = {n: payload.get(n) for n in ("connection_secret", "product_secret", "provider_key")}
+        current: dict[str, Any] = {
+            n: payload[n] for n in ("customer_id", "connection_id", "meter_slug", "disable_billing") if n in payload
+        }
+        if current and fields["connection_secret"] is None and fields["product_secret"] is None:
+            fields = {"provider_key": fields["provider_key"], **current}  # the current token form (spec §2.3)
         auth = await auth_.resolve(parse_token_object({"secret_key": bearer[7:].strip(), **fields}))
     else:
         token, _ = extract_token(request.headers, None)
