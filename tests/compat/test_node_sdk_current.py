@@ -283,6 +283,11 @@ def test_legacy_header_gets_2025_shapes_and_810_sees_compat(stack: GatewayStack,
         got = rest(server, key, "GET", path).json()
         problems = check(got, shape(alias_, type_name), exact=False)
         assert not problems, (type_name, problems)
+    # 8.0.0 sends the 2025 header yet types the 8.x fields: they are in the 2025 profile too.
+    assert legacy["meter_id"] == meter["meter_id"]
+    start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    usage_2025 = rest(server, key, "GET", "usage", params={"start": start}, headers=LEGACY).json()
+    assert not check(usage_2025, shape("lava800", "RestUsage"), exact=False)
     sub = rest(server, key, "GET", f"connections/{customer['customer_id']}/subscription")
     assert sub.json() == {"subscription": None}
 

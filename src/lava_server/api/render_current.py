@@ -48,8 +48,8 @@ def _charge(legacy: dict[str, Any]) -> dict[str, Any]:
 def request(rec: RequestRecord, profile: Profile) -> dict[str, Any]:
     """A ``RestRequest``: ``cost`` = model cost, ``charge`` = the meter charge (the 2025 ``fee``)."""
     legacy = render.request(rec)
-    if profile == "2025":
-        return legacy
+    if profile == "2025":  # plus the 8.x field it lacked (8.0.0 sends a 2025 header)
+        return legacy if rec.product_id is None else {**legacy, "meter_id": rec.product_id}
     extra: dict[str, Any] = {}
     if rec.connection_id is not None:
         extra["customer_id"] = rec.connection_id
@@ -97,7 +97,7 @@ def _shape(legacy: dict[str, Any], day: DailyUsage | None, profile: Profile, hea
     out = dict(legacy) if legacy_fields(profile) else {k: legacy[k] for k in head}
     if current_fields(profile):
         out.update(_usage_current(day))
-    if profile == "compat":
+    if legacy_fields(profile):  # 8.x volumes: 8.0.0 sends a 2025 header, 8.1.0 none
         out.update(_usage_8x(day))
     return out
 
