@@ -437,6 +437,15 @@ def test_gateway_token_forms(drive: Driver, stack: GatewayStack) -> None:
         assert rec["model_usage"]["payer"] == "merchant"  # the merchant bears the provider cost
     assert untracked["customer_id"] == customer["customer_id"] and untracked["charge"]["amount"] == ZERO
     assert byok["provider_key_type"] == "unmanaged" and byok["charge"]["amount"] == ZERO
+    # Who paid is recorded (our compat extension), and a managed key's cost is debited to the
+    # merchant when no customer is charged (spec §4.1); BYOK costs nobody anything here.
+    forms = [r.get("token_form") for r in records]
+    assert forms == ["merchant", "meter", "customer", "customer", "customer_untracked", "merchant"]
+    for rec in (merchant_pays, meter_only, untracked):
+        assert rec["total_merchant_cost"] == rec["cost"] and rec["total_wallet_cost"] == ZERO
+    assert byok["total_merchant_cost"] == ZERO and byok["total_request_cost"] == ZERO
+    for rec in records:  # settlement and `lava requests reprice` agree on every form
+        assert server.cli("requests", "reprice", rec["request_id"])["matches"] is True, rec["request_id"]
     spent = sum(int(rec["charge"]["amount"].replace(".", "")) for rec in (charged, charged_by_ref))
     assert int(_balance(server, key, customer["customer_id"]).replace(".", "")) == 10 * 10**10 - spent
 

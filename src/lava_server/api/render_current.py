@@ -58,6 +58,8 @@ def request(rec: RequestRecord, profile: Profile) -> dict[str, Any]:
     extra["cost"] = to_wire(rec.base_cost)
     extra["charge"] = _charge(legacy)
     if profile == "compat":
+        if rec.token_form not in (None, "legacy", "legacy_metering"):
+            extra["token_form"] = rec.token_form  # our extension: who paid, per the forward token
         # Optional keys that are null are omitted: 8.x and current types declare them `?: string`.
         merged = {**legacy, **extra}
         return {k: v for k, v in merged.items() if not (v is None and k in OMIT_WHEN_NULL)}

@@ -98,9 +98,11 @@ async def record_manual(
     units = _units(body)
     metadata = _metadata(body)
     inactive = ("connection_inactive", "this connection has been deleted")
+    token_form = "legacy"
     if any(body.get(name) is not None for name in CURRENT_FIELDS):
         connection, product_id, config = await _current_target(svc, key, body)
         inactive = ("customer_inactive", "this customer has been deleted")
+        token_form = "customer"
     else:
         connection, product_id, config = await _legacy_target(svc, key, body)
     payload = {
@@ -145,6 +147,7 @@ async def record_manual(
         metadata_pairs=metadata,
         payload_hash=digest,
         overdraft_floor=config.overdraft_floor_units,
+        token_form=token_form,
     )
     try:
         async with svc.db.transaction() as tx:

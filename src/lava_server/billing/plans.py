@@ -19,6 +19,7 @@ METADATA_KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 METADATA_MAX_PAIRS = 100
 METADATA_MAX_VALUE = 255
 
+MERCHANT_PAYS_FORMS = frozenset({"merchant", "meter", "customer_untracked"})
 DEFAULT_PRODUCT = ProductConfig()  # "default pricing" for a connection without a product: no fee
 
 CallAction = Literal["create", "fetch"]
@@ -50,6 +51,12 @@ class ForwardPlan:
     action: CallAction = "create"
     fetched_response_id: str | None = None
     """For a fetch of a stored response: the id the client asked for (never one the upstream chose)."""
+    token_form: str = "legacy"  # who pays, per the forward token (gateway.tokens.TokenForm)
+
+    @property
+    def merchant_bears_cost(self) -> bool:
+        """Current-generation calls that debit no customer: the merchant pays the provider cost."""
+        return self.token_form in MERCHANT_PAYS_FORMS
 
     @property
     def config(self) -> ProductConfig | None:

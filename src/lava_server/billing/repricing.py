@@ -18,6 +18,7 @@ from ..store.merchants import get_product
 from ..store.requests import COLUMNS, RequestRecord
 from .charges import compute_charges
 from .deps import BillingDeps
+from .plans import MERCHANT_PAYS_FORMS
 from .pricing import BaseCost, reprice
 from .product_config import ProductConfig
 from .usage import Usage
@@ -53,7 +54,7 @@ async def reprice_request(svc: BillingDeps, request_id: str) -> dict[str, Any]:
     if rec.status != "completed":
         return {"request_id": rec.id, "status": rec.status, "matches": True, "note": "not completed: nothing charged"}
     config: ProductConfig | None = None
-    if rec.connection_id is not None:
+    if rec.connection_id is not None and rec.token_form not in MERCHANT_PAYS_FORMS:  # not rows 1, 2, 4
         config = ProductConfig()
         if rec.product_id is not None:
             product = await get_product(svc.db, rec.merchant_id, rec.mode, rec.product_id)
@@ -103,7 +104,8 @@ def recompute(
             "fee": 0,
             "service_charge": 0,
             "wallet": 0,
-            "merchant": 0,
+            # a managed key's cost is debited to the merchant in the current rows 1, 2, 4
+            "merchant": base.total_units if base and managed and rec.token_form in MERCHANT_PAYS_FORMS else 0,
         }
     else:
         # Settlement counts a call for per-request tiers only when it was billable and consumed

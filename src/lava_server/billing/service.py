@@ -114,6 +114,7 @@ class BillingService:
             metadata=orjson.dumps(plan.metadata).decode() if plan.metadata else None,
             metadata_pairs=dict(plan.metadata),
             hold_units=quote.hold_units,
+            token_form=plan.token_form,
         )
         config = plan.config
         if config is not None:
@@ -186,6 +187,11 @@ class BillingService:
                 apply_charges(rec, no_charge(None, managed=False, base=base, usage=usage), 0, rate)
                 if base is not None:
                     record_sub_calls(rec, sub_costs)
+                merchant_cost = (
+                    base.total_units if base is not None and plan.managed and plan.merchant_bears_cost else 0
+                )
+                if merchant_cost > 0 and not await self._already_billed(tx, plan, rec, outcome):
+                    await self._debit_merchant(tx, plan, rec, merchant_cost)
                 await update_request(tx, rec, only_if_status="pending")
                 return rec, None
             if not await ledger.close_hold(tx, rec.id, "settled", at):
@@ -207,6 +213,25 @@ class BillingService:
         final, available = outcome_record
         res.record, res.balance_after, res.finished = final, available, True
         return final
+
+    async def _debit_merchant(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, amount: int) -> None:
+        """Current spec §4.1: a managed key's provider cost is debited to the merchant (rows 1, 2, 4)."""
+        mode = plan.merchant.mode
+        revenue = ledger.merchant_revenue_account(plan.merchant.merchant_id, mode)
+        cost = ledger.system_account("provider_cost", mode)
+        await ledger.ensure_accounts(
+            tx, [(revenue, "merchant_revenue", mode, plan.merchant.merchant_id), (cost, "provider_cost", mode, None)]
+        )
+        await self._svc.ledger.transfer(
+            tx,
+            key=f"req:{rec.id}:base:merchant",
+            debit=revenue,
+            credit=cost,
+            amount=amount,
+            kind="base",
+            request_id=rec.id,
+        )
+        rec.total_merchant_cost = rec.total_request_cost = amount
 
     def _price_sub_call(self, plan: ForwardPlan, at: int, sub: SubCallUsage) -> BaseCost:
         prices = self._lookup(plan, at, sub.model)

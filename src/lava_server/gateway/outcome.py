@@ -71,4 +71,5 @@ def build_plan(
         refetchable_response=dialect is not None and dialect.stores_responses,
         action="fetch" if method.upper() in ("GET", "HEAD") else "create",
         fetched_response_id=dialect.stored_response_id(method, target.path) if dialect else None,
+        token_form=auth.form,
     )

@@ -19,7 +19,7 @@ COLUMNS = (
     " base_cost, base_cost_payer, fee_amount, service_charge, service_charge_payer, total_request_cost,"
     " total_wallet_cost, total_merchant_cost, fee_detail, pricing_detail, provider_usage, metadata, error,"
     " payload_hash, timestamp, created_at, completed_at, hold_units, fee_units_milli, units_before_milli,"
-    " shortfall, overdraft_floor"
+    " shortfall, overdraft_floor, token_form"
 )
 
 
@@ -72,6 +72,7 @@ class RequestRecord:
     units_before_milli: int = 0
     shortfall: int = 0
     overdraft_floor: int = 0
+    token_form: str | None = None  # who paid, as the forward token said (gateway.tokens.TokenForm)
     metadata_pairs: dict[str, str] = field(default_factory=dict)
 
     def column_values(self) -> list[Any]:

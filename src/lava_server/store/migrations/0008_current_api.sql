@@ -26,3 +26,7 @@ CREATE TABLE auth_epoch (
 INSERT INTO auth_epoch (id, value) VALUES (1, 0);
 
 CREATE INDEX requests_by_product ON requests (product_id, id);
+
+-- Who paid, as the forward token said (spec §2.3): merchant | meter | customer | customer_untracked |
+-- legacy | legacy_metering. NULL on rows written before this migration (all legacy).
+ALTER TABLE requests ADD COLUMN token_form TEXT;
