@@ -12,6 +12,7 @@ really go "upstream". Every test makes its own merchants; ``lava ledger check`` 
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import uuid
@@ -147,6 +148,37 @@ def test_customers(drive: Driver, stack: GatewayStack, profile: str) -> None:
     legacy = rest(server, key, "GET", f"connections/{others[0]}", headers=LEGACY)
     assert legacy.status_code == 200 and legacy.json()["connection_id"] == others[0]
     assert rest(server, other_key, "GET", f"customers/{foreign['customer_id']}").status_code == 200
+
+
+def test_test_and_live_never_mix(stack: GatewayStack) -> None:
+    """The same merchant's live key sees none of its test customers or meters, anywhere."""
+    from lava_server.accounts.merchants import create_secret_key
+
+    server = stack.server
+    key = new_merchant(server)
+    customer, meter = _customer_and_meter(server, key)
+    merchant_id = server.call(server.services.keys.resolve(key)).merchant_id
+    live = server.call(create_secret_key(server.services, merchant_id, "live"))
+    assert live.startswith("aks_live_")
+    assert rest(server, live, "GET", f"customers/{customer['customer_id']}").status_code == 404
+    assert rest(server, live, "GET", f"customers/{customer['reference_id']}").status_code == 404
+    assert rest(server, live, "GET", f"meters/{meter['meter_id']}").status_code == 404
+    assert rest(server, live, "GET", "customers").json()["data"] == []
+    assert rest(server, live, "GET", "meters").json()["data"] == []
+    body = {"request_id": f"live_{uuid.uuid4().hex[:8]}", "customer_id": customer["customer_id"]}
+    assert rest(server, live, "POST", "requests", json=body | {"meter_slug": meter["meter_slug"]}).status_code == 404
+    token = base64.b64encode(
+        json.dumps(
+            {"secret_key": live, "customer_id": customer["customer_id"], "meter_slug": meter["meter_slug"]}
+        ).encode()
+    ).decode()
+    resp = httpx.post(
+        f"{server.api_base}forward?u={OPENAI_CHAT}",
+        json={"model": "gpt-4o-mini", "messages": []},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert resp.status_code == 401 and resp.json()["error"]["code"] in ("invalid_customer", "invalid_meter_slug")
 
 
 # --- meters --------------------------------------------------------------------------------
