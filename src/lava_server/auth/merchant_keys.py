@@ -35,7 +35,7 @@ class KeyAuthenticator:
         if cached is not None:
             return cached
         found = await find_key(self._db, digest)
-        if found is not None:
+        if found is not None and self._epoch == epoch:  # not if a revocation raced this read
             self._cache.put(digest, found)
         return found
 
