@@ -16,6 +16,7 @@ from .errors import ApiError
 from .store import connections as conn_repo
 from .store import meters as meter_repo
 from .store import secret_keys as key_repo
+from .store.auth_epoch import bump_auth_epoch
 from .store.merchants import MerchantKey
 
 Handler = Callable[[Services, argparse.Namespace], Awaitable[dict[str, Any]]]
@@ -97,6 +98,7 @@ async def merchants_profile(svc: Services, args: argparse.Namespace) -> dict[str
     key = await _merchant(svc, args.secret_key)
     async with svc.db.transaction() as tx:
         await tx.execute("UPDATE merchants SET default_profile = $1 WHERE id = $2", args.profile, key.merchant_id)
+        await bump_auth_epoch(tx)  # resolved keys carry the profile: every replica re-reads them
     svc.forward_auth_changed()
     return {"merchant_id": key.merchant_id, "default_profile": args.profile}
 
