@@ -142,3 +142,21 @@ async def test_secret_key_revocation_reaches_other_caches(database_url: str, tmp
         assert last.value.code == "last_secret_key"
     finally:
         await svc.close()
+
+
+async def test_customer_api_writes_lava_events(database_url: str, tmp_path: Path) -> None:
+    """POST /v1/customers emits customer.created (idempotent replays emit nothing) and DELETE
+    emits customer.deleted, each in the change's own transaction."""
+    svc = await services(database_url, tmp_path)
+    try:
+        key, _ = await merchant(svc)
+        await svc.webhooks.create(key, {"name": "a", "url": "https://93.184.216.34/a"})
+        await customers.create_customer(svc, key, {"reference_id": "ev1"})
+        await customers.create_customer(svc, key, {"reference_id": "ev1"})  # replay: no new customer
+        await customers.delete_customer(svc, key, "ev1")
+        rows = await svc.db.fetchall(
+            "SELECT type FROM webhook_events WHERE merchant_id = $1 ORDER BY id", key.merchant_id
+        )
+        assert [r["type"] for r in rows] == ["customer.created", "customer.deleted"]
+    finally:
+        await svc.close()

@@ -21,6 +21,7 @@ from ..store import connections as conn_repo
 from ..store import customers as repo
 from ..store.connections import ConnectionRecord
 from ..store.merchants import MerchantKey
+from ..store.outbox import Event
 from .connections import create_connection
 
 MAX_TEXT = 255
@@ -143,10 +144,12 @@ async def update_customer(svc: Services, key: MerchantKey, ref: str, body: Mappi
 
 
 async def delete_customer(svc: Services, key: MerchantKey, ref: str) -> None:
-    """Soft delete: gateway calls and POST /v1/requests then get 403 ``customer_inactive``."""
+    """Soft delete: gateway calls and POST /v1/requests then get 403 ``customer_inactive``.
+    Emits ``customer.deleted`` in the same transaction (``customer.created`` comes with the connection)."""
     async with svc.db.transaction() as tx:
         customer = await repo.find_customer(tx, key.merchant_id, key.mode, ref)
         if customer is None or customer.deleted_at is not None:
             raise ApiError(404, "not_found", "customer not found")
         await conn_repo.soft_delete_connection(tx, key.merchant_id, key.mode, customer.id, now_us())
+        await svc.outbox.add(tx, Event("customer.deleted", key.merchant_id, key.mode, customer.id))
     svc.forward_auth_changed(customer.id)
