@@ -160,3 +160,21 @@ async def test_customer_api_writes_lava_events(database_url: str, tmp_path: Path
         assert [r["type"] for r in rows] == ["customer.created", "customer.deleted"]
     finally:
         await svc.close()
+
+
+async def test_event_data_is_the_api_customer(database_url: str, tmp_path: Path) -> None:
+    """Webhook data and GET /v1/customers/{id} describe a customer identically (plus the balance)."""
+    from lava_server.api import render_current
+    from lava_server.events import payload
+
+    svc = await services(database_url, tmp_path)
+    try:
+        key, _ = await merchant(svc)
+        rec, _ = await customers.create_customer(
+            svc, key, {"reference_id": "same", "name": "Ada L", "metadata": {"tier": "gold"}}
+        )
+        data = payload.customer(rec)
+        assert data.pop("wallet") == {"balance": "0.0000000000"}
+        assert data == render_current.customer(rec)
+    finally:
+        await svc.close()

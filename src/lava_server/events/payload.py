@@ -33,7 +33,7 @@ def customer(rec: ConnectionRecord) -> dict[str, Any]:
             "last_name": w.last_name or "",
         },
         "subscription": None,
-        "metadata": None,
+        "metadata": orjson.loads(rec.metadata) if rec.metadata else None,  # set through /v1/customers
         "created_at": to_iso(rec.created_at),
         "wallet": {"balance": to_wire(rec.balance - rec.held)},
     }
