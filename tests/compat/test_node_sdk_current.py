@@ -413,6 +413,16 @@ def test_checkout_session_carries_customer_id(drive: Driver, stack: GatewayStack
     assert out["token"]["usable_by_hook"] is True
     if profile == "compat":
         assert created["connection_id"] == customer["customer_id"]
+    # customer_id may name the customer by reference_id, as everywhere (spec §1.3)
+    by_ref = stack.server.cli("customers", "create", "--secret-key", key, "--reference-id", f"co_{profile}")
+    session = rest(
+        stack.server,
+        key,
+        "POST",
+        "checkout_sessions",
+        json={"checkout_mode": "topup", "origin_url": "http://127.0.0.1:3000", "customer_id": f"co_{profile}"},
+    )
+    assert session.status_code == 201 and session.json()["customer_id"] == by_ref["customer_id"]
 
 
 # --- billed gateway() calls in every token form ---------------------------------------------

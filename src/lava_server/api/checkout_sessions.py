@@ -5,14 +5,28 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..checkout.sessions import create_session
+from ..context import Services
 from ..errors import invalid_request, not_found
-from ..ids import CHECKOUT_SESSION, CONNECTION
+from ..ids import CHECKOUT_SESSION, CONNECTION, id_pattern
 from ..store import checkout_sessions as repo
+from ..store.customers import find_customer
+from ..store.merchants import MerchantKey
 from . import render, render_current
 from .deps import merchant, public_base, services
 from .jsonio import json_response, read_json_object
 from .params import cursor_param, id_param, limit_param, optional_str
 from .profiles import profile_of
+
+
+async def customer_ref(svc: Services, key: MerchantKey, body: dict[str, object]) -> str | None:
+    """The customer's ``con_`` id; ``customer_id`` may also be a reference_id (404 when unknown)."""
+    customer = customer_alias(body)
+    if customer is None or not optional_str(body, "customer_id") or id_pattern(CONNECTION).match(customer):
+        return customer
+    found = await find_customer(svc.db, key.merchant_id, key.mode, customer)
+    if found is None:
+        raise not_found("customer")
+    return found.id
 
 
 def customer_alias(body: dict[str, object]) -> str | None:
@@ -39,7 +53,7 @@ async def create(request: web.Request) -> web.Response:
         checkout_mode=checkout_mode,
         origin_url=origin_url,
         reference_id=optional_str(body, "reference_id"),
-        connection_id=id_param(customer_alias(body), CONNECTION, "customer_id"),
+        connection_id=id_param(await customer_ref(svc, key, body), CONNECTION, "customer_id"),
     )
     legacy = render.checkout_session(record, svc.keyring, public_base(request))
     return json_response(render_current.checkout_session(record, legacy, profile_of(request, key)), status=201)
