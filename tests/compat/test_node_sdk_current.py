@@ -282,6 +282,14 @@ def test_requests_and_usage(drive: Driver, stack: GatewayStack, profile: str) ->
     assert usage["totals"]["total_cost"] == ZERO
     assert usage["totals"]["total_requests"] == 1
     assert sum(float(i["total_charge"]) for i in usage["items"]) == 5.0
+    # A meter in use can be deleted: its past requests keep their price (and reprice agrees).
+    assert rest(server, key, "DELETE", f"meters/{meter['meter_id']}").json() == {
+        "id": meter["meter_id"],
+        "deleted": True,
+    }
+    after = rest(server, key, "GET", f"requests/{request_id}").json()
+    assert after["charge"] == created["charge"] and after["meter_id"] == meter["meter_id"]
+    assert server.cli("requests", "reprice", request_id)["matches"] is True
     if profile == "compat":  # the 2025 totals ride along for older clients
         assert usage["totals"]["total_fee_amount"] == "5.0000000000"
         assert listed["data"][0]["fee"]["amount"] == "5.0000000000"
