@@ -523,6 +523,19 @@ def test_gateway_token_forms(drive: Driver, stack: GatewayStack) -> None:
     assert quote.status_code == 200, quote.text
     assert float(quote.json()["hold"]) > 0
 
+    # A customer without credits: 402 insufficient_credits, nothing upstream, nothing recorded.
+    broke = server.cli("customers", "create", "--secret-key", key, "--reference-id", "broke")
+    hits = stack.upstream_hits()
+    poor = drive.run("token", key, options={"customer_id": broke["customer_id"], "meter_slug": meter["meter_slug"]})
+    resp = httpx.post(
+        f"{server.api_base}forward?u={OPENAI_CHAT}",
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {poor['token']}"},
+        timeout=30,
+    )
+    assert resp.status_code == 402 and resp.json()["error"]["code"] == "insufficient_credits", resp.text
+    assert stack.upstream_hits() == hits
+
     # A deleted customer's token is refused before anything goes upstream.
     token = drive.run("token", key, options={"customer_id": customer["customer_id"], "meter_slug": meter["meter_slug"]})
     assert rest(server, key, "DELETE", f"customers/{customer['customer_id']}").json() == {"success": True}

@@ -141,7 +141,8 @@ class BillingService:
                 except ledger.InsufficientFunds as exc:
                     raise ApiError(
                         402,
-                        "insufficient_balance",
+                        # a current-generation customer has credits, a 2025 connection a balance
+                        "insufficient_credits" if plan.token_form == "customer" else "insufficient_balance",
                         f"insufficient balance: this call may cost up to ${to_wire(exc.amount)}, the wallet has "
                         f"${to_wire(max(exc.available, 0))} available (short by ${to_wire(exc.amount - max(exc.available, 0))})",
                     ) from exc
