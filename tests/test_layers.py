@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.__main__",
             "lava_server.cli",
             "lava_server.admin",
+            "lava_server.admin_current",  # the current API's admin commands
             "lava_server.server",
             "lava_server.server_workers",
             "lava_server.server_guard",

@@ -36,45 +36,60 @@ def register(sub: Any, merchants: Any) -> None:
     """Add the commands to the ``lava`` parser (``sub``) and to its ``merchants`` sub-parsers."""
     mp = merchants.add_parser("profile", help="set the response profile for clients without a version header")
     _common(mp)
-    mp.add_argument("--profile", required=True, choices=PROFILES)
+    mp.add_argument("--profile", required=True, choices=PROFILES, help="compat (both generations), current or 2025")
 
-    cust = sub.add_parser("customers").add_subparsers(dest="action", required=True)
+    def actions(name: str, text: str) -> Any:
+        return sub.add_parser(name, help=text).add_subparsers(
+            dest="action", required=True, metavar="ACTION", title="actions"
+        )
+
+    def limit(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--limit", type=int, default=100, help="at most this many, newest first (1..100)")
+
+    cust = actions("customers", "manage customers of the current API (create, list, delete)")
     cc = cust.add_parser("create", help="create a customer (idempotent by --reference-id)")
     _common(cc)
-    for name in ("--reference-id", "--name", "--email", "--phone"):
-        cc.add_argument(name)
+    cc.add_argument("--reference-id", help="your id for the customer (never starting with con_)")
+    cc.add_argument("--name", help="full name; split at the first space into first and last name")
+    cc.add_argument("--email", help="contact email")
+    cc.add_argument("--phone", help="contact phone in E.164 form, e.g. +14155550123")
     cl = cust.add_parser("list", help="list customers, newest first")
     _common(cl)
-    cl.add_argument("--limit", type=int, default=100)
+    limit(cl)
     cd = cust.add_parser("delete", help="delete a customer (by con_ id or reference_id)")
     _common(cd)
-    cd.add_argument("customer")
+    cd.add_argument("customer", help="the customer's con_ id or reference_id")
 
-    met = sub.add_parser("meters").add_subparsers(dest="action", required=True)
+    met = actions("meters", "manage meters of the current API (create, list, delete)")
     mc = met.add_parser("create", help="create a meter")
     _common(mc)
-    mc.add_argument("--name", required=True)
-    mc.add_argument("--meter-slug")
-    mc.add_argument("--rate-type", choices=["fixed", "percentage"], default="fixed")
-    mc.add_argument("--tier-type", choices=["tokens_1m", "characters_1m", "minutes", "requests"], default="tokens_1m")
+    mc.add_argument("--name", required=True, help="the meter's name (the slug is generated from it)")
+    mc.add_argument("--meter-slug", help="the slug tokens name, [a-z0-9][a-z0-9_-]{0,63}")
+    mc.add_argument("--rate-type", choices=["fixed", "percentage"], default="fixed", help="fixed or percentage")
+    mc.add_argument(
+        "--tier-type",
+        choices=["tokens_1m", "characters_1m", "minutes", "requests"],
+        default="tokens_1m",
+        help="the unit tiers count (default tokens_1m)",
+    )
     mc.add_argument("--tier", action="append", default=[], metavar="START:RATE", help="repeatable; default 0:0")
     ml = met.add_parser("list", help="list meters, newest first")
     _common(ml)
-    ml.add_argument("--limit", type=int, default=100)
+    limit(ml)
     md = met.add_parser("delete", help="delete a meter (past requests keep their price)")
     _common(md)
-    md.add_argument("meter_id")
+    md.add_argument("meter_id", help="the meter's prd_ id")
 
-    sk = sub.add_parser("secret-keys").add_subparsers(dest="action", required=True)
+    sk = actions("secret-keys", "manage a merchant's secret keys (create, list, delete)")
     skc = sk.add_parser("create", help="create a secret key (printed once)")
     _common(skc)
-    skc.add_argument("--name", required=True)
+    skc.add_argument("--name", required=True, help="a name to recognise the key by")
     skl = sk.add_parser("list", help="list secret keys (hints only)")
     _common(skl)
-    skl.add_argument("--limit", type=int, default=100)
+    limit(skl)
     skd = sk.add_parser("delete", help="revoke a secret key")
     _common(skd)
-    skd.add_argument("key_id")
+    skd.add_argument("key_id", help="the key's key_ id")
 
 
 async def _merchant(svc: Services, secret_key: str) -> MerchantKey:

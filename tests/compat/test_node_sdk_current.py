@@ -421,7 +421,7 @@ def test_checkout_session_carries_customer_id(drive: Driver, stack: GatewayStack
     assert out["token"]["usable_by_hook"] is True
     if profile == "compat":
         assert created["connection_id"] == customer["customer_id"]
-    # customer_id may name the customer by reference_id, as everywhere (spec §1.3)
+    # customer_id may name the customer by reference_id, as everywhere (docs/current-api.md "Vocabulary")
     by_ref = stack.server.cli("customers", "create", "--secret-key", key, "--reference-id", f"co_{profile}")
     session = rest(
         stack.server,
@@ -488,7 +488,7 @@ def test_gateway_token_forms(drive: Driver, stack: GatewayStack) -> None:
     assert untracked["customer_id"] == customer["customer_id"] and untracked["charge"]["amount"] == ZERO
     assert byok["provider_key_type"] == "unmanaged" and byok["charge"]["amount"] == ZERO
     # Who paid is recorded (our compat extension), and a managed key's cost is debited to the
-    # merchant when no customer is charged (spec §4.1); BYOK costs nobody anything here.
+    # merchant when no customer is charged (docs/current-api.md "Who pays"); BYOK costs nobody anything here.
     forms = [r.get("token_form") for r in records]
     assert forms == ["merchant", "meter", "customer", "customer", "customer_untracked", "merchant"]
     for rec in (merchant_pays, meter_only, untracked):

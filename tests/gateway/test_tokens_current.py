@@ -1,4 +1,4 @@
-"""Current-generation forward tokens (spec lava-api-current §2.2–2.3): every form, and every refusal."""
+"""Current-generation forward tokens (docs/current-api.md "Token forms"): every form, and every refusal."""
 
 from __future__ import annotations
 

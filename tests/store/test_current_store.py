@@ -11,10 +11,10 @@ import pytest
 
 from lava_server.accounts import customers, meters, secret_keys
 from lava_server.accounts.merchants import create_merchant
+from lava_server.auth.forward_tokens import ForwardTokenAuthenticator
 from lava_server.auth.merchant_keys import KeyAuthenticator
 from lava_server.context import Services, open_services
 from lava_server.errors import ApiError
-from lava_server.gateway.tokens import ForwardAuthenticator
 from lava_server.settings import from_env
 from lava_server.store import customers as customer_repo
 from lava_server.store import meters as meter_repo
@@ -89,7 +89,7 @@ async def test_customers_meters_and_tokens(database_url: str, tmp_path: Path) ->
         assert taken.value.code == "meter_slug_taken"
         assert (await meter_repo.find_meter(svc.db, key.merchant_id, "test", meter.id)) is not None
 
-        auth = ForwardAuthenticator(svc.db, svc.keyring, svc.keys, ttl_s=3600)
+        auth = ForwardTokenAuthenticator(svc.db, svc.keyring, svc.keys, ttl_s=3600)
         charged = await auth.authenticate(token(secret_key=secret, customer_id="u1", meter_slug="chat-tokens"))
         assert (charged.form, charged.connection_id, charged.wallet_id, charged.product_id) == (
             "customer",

@@ -1,4 +1,4 @@
-"""Customers (spec §3.1): connections created, edited and deleted through the current API.
+"""Customers (docs/current-api.md "Customers"): connections created, edited and deleted through the current API.
 
 A customer IS a connection: the same row, the same ``con_`` id, the same wallet. Contact fields
 live on the wallet; ``metadata`` is a JSON object on the connection row.

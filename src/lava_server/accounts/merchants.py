@@ -55,7 +55,7 @@ async def create_product(
     product_id = svc.ids.new(PRODUCT, key.mode)
     secret = new_secret(PRODUCT_SECRET, key.mode)
     async with svc.db.transaction() as tx:
-        # A product is a meter too (spec §3.2): it gets a slug from its name, else from its id.
+        # A product is a meter too (docs/current-api.md "Meters"): it gets a slug from its name, else from its id.
         slug = await unique_slug(tx, key, slug_from_name(name) if name else product_id.lower())
         record = repo.ProductRecord(product_id, key.merchant_id, key.mode, name, config.to_json(), now_us(), slug)
         await repo.insert_product(tx, record, svc.keyring.hash_secret(secret))

@@ -1,7 +1,7 @@
-"""Meters (spec §3.2): products created, edited and deleted through the current API.
+"""Meters (docs/current-api.md "Meters"): products created, edited and deleted through the current API.
 
 A meter IS a product row with a ``meter_slug``. Its pricing is a :class:`ProductConfig` in which
-the merchant bears the provider cost and the service charge (spec §4.1): the customer pays only
+the merchant bears the provider cost and the service charge (docs/current-api.md "Who pays"): the customer pays only
 the meter's charge. Deleting a meter is soft, so past requests keep their recorded price.
 """
 

@@ -1,4 +1,4 @@
-"""Secret keys as the merchant manages them (spec §3.10): created named and shown once, revoked softly."""
+"""Secret keys as the merchant manages them (docs/current-api.md "Secret keys"): created named and shown once, revoked softly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request bodies of the current API: an empty body counts as ``{}`` (spec §1.5)."""
+"""Request bodies of the current API: an empty body counts as ``{}`` (docs/current-api.md "Conventions")."""
 
 from __future__ import annotations
 

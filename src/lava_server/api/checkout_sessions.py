@@ -30,7 +30,7 @@ async def customer_ref(svc: Services, key: MerchantKey, body: dict[str, object])
 
 
 def customer_alias(body: dict[str, object]) -> str | None:
-    """``customer_id`` ≡ ``connection_id`` (spec §1.3); different values for both: 400."""
+    """``customer_id`` ≡ ``connection_id`` (docs/current-api.md "Vocabulary"); different values for both: 400."""
     customer, connection = optional_str(body, "customer_id"), optional_str(body, "connection_id")
     if customer is not None and connection is not None and customer != connection:
         raise invalid_request("customer_id and connection_id name different customers")

@@ -1,4 +1,4 @@
-"""/v1/customers (current API, spec §3.1): a customer IS a connection, same id, same wallet."""
+"""/v1/customers (current API, docs/current-api.md "Customers"): a customer IS a connection, same id, same wallet."""
 
 from __future__ import annotations
 

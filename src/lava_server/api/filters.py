@@ -1,4 +1,4 @@
-"""The customer and meter filters of /v1/requests and /v1/usage, in both vocabularies (spec §1.3).
+"""The customer and meter filters of /v1/requests and /v1/usage, in both vocabularies (docs/current-api.md "Vocabulary").
 
 ``customer_id`` ≡ ``connection_id`` (a ``con_`` id; ``customer_id`` also a customer's reference_id) and
 ``meter_id`` ≡ ``product_id``. Both spellings present with different values: 400.

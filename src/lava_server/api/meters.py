@@ -1,4 +1,4 @@
-"""/v1/meters (current API, spec §3.2): a meter IS a product with a ``meter_slug``."""
+"""/v1/meters (current API, docs/current-api.md "Meters"): a meter IS a product with a ``meter_slug``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /v1/models (spec §3.12): the models the gateway can route and price, in the OpenAI list shape.
+"""GET /v1/models (docs/current-api.md "Models"): the models the gateway can route and price, in the OpenAI list shape.
 
 Source: the price catalogue (genai-prices) and the operator's price overrides, for every provider
 that has a managed key configured (in the caller's mode when a secret key is given, else in any).

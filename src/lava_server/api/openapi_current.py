@@ -1,4 +1,4 @@
-"""The current API generation in /openapi.json (spec lava-api-current §1–3), added to the 2025 document.
+"""The current API generation in /openapi.json (docs/current-api.md), added to the 2025 document.
 
 Both generations are served from one model and chosen per request by profile (``profiles.py``):
 the 2025 schemas gain the current fields as optional properties (the ``compat`` union), the
@@ -263,6 +263,8 @@ def _op(
     }
     if body is not None:
         op["requestBody"] = {"required": False, "content": {"application/json": {"schema": _ref(body)}}}
+        if status == 201:  # REST creates honour Idempotency-Key like every other REST POST
+            op["parameters"].append({"$ref": "#/components/parameters/IdempotencyKey"})
     return op
 
 

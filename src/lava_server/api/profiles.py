@@ -1,4 +1,4 @@
-"""Which response shapes a request gets (current spec §1.2).
+"""Which response shapes a request gets (docs/current-api.md "Profiles").
 
 * A known ``X-Lava-API-Version`` header: profile ``2025`` (every field SDKs ≤ 8.1.0 type).
 * No header: the merchant's ``default_profile``, ``compat`` unless changed: the union of both

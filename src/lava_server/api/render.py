@@ -42,7 +42,7 @@ def connection(rec: ConnectionRecord, keyring: Keyring) -> dict[str, Any]:
         "previous_usage_reset": to_iso(previous_reset),
         "created_at": to_iso(rec.created_at),
         "status": "deleted" if rec.deleted_at is not None else "ok",
-        # 8.x connection fields (current spec §1.4): credits are the prepaid balance until plans exist.
+        # 8.x connection fields (docs/current-api.md "One model"): credits are the prepaid balance until plans exist.
         "has_lava_credit_balance": rec.balance - rec.held > 0,
         "customer": {
             "phone": rec.wallet.phone or "",

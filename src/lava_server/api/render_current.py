@@ -1,4 +1,4 @@
-"""Records → current-generation wire objects (Node SDK 9.0–11.2.0 types), per profile (spec §1.2).
+"""Records → current-generation wire objects (Node SDK 9.0–11.2.0 types), per profile (docs/current-api.md "Profiles").
 
 ``render.py`` keeps the 2025 shapes; this module adds the current ones and the ``compat`` union.
 Single-generation resources (customers, secret keys, models) always render their own shape.

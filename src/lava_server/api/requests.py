@@ -1,4 +1,4 @@
-"""GET /v1/requests, GET /v1/requests/{id}, POST /v1/requests (shapes per profile, spec §1.2)."""
+"""GET /v1/requests, GET /v1/requests/{id}, POST /v1/requests (shapes per profile, docs/current-api.md "Profiles")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v1/secret_keys (current API, spec §3.10): list, create (shown once), revoke."""
+"""/v1/secret_keys (current API, docs/current-api.md "Secret keys"): list, create (shown once), revoke."""
 
 from __future__ import annotations
 

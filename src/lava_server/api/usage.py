@@ -1,6 +1,6 @@
 """GET /v1/usage: daily roll-ups of completed requests, zero-filled, in the offset of ``start``.
 
-Shapes per profile (spec §3.8): ``total_cost`` = Σ cost and ``total_charge`` = Σ charge in the
+Shapes per profile (docs/current-api.md "Requests and usage"): ``total_cost`` = Σ cost and ``total_charge`` = Σ charge in the
 current generation, the 2025 totals in the legacy one, both in ``compat``."""
 
 from __future__ import annotations

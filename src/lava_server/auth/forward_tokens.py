@@ -7,7 +7,7 @@ are cached for ``ttl_s`` per token; ``forget_all`` drops them on this replica, a
 revocation (key, customer, meter, tiers) bumps the stored auth epoch, which each replica reads
 before trusting its cache, so nothing revoked is honoured after the revoking commit.
 
-Both token generations resolve here (current spec §2.3): the 2025 secrets, and the current
+Both token generations resolve here (docs/current-api.md "Token forms"): the 2025 secrets, and the current
 ``customer_id`` (a ``con_`` id or a reference_id) + ``meter_slug`` (a slug or a ``prd_`` id).
 """
 
@@ -103,7 +103,7 @@ class ForwardTokenAuthenticator:
         )
 
     async def _resolve_current(self, merchant: MerchantKey, token: ForwardToken) -> ForwardAuth:
-        """Rows 1–5 of spec §2.3. The merchant bears the provider cost; only row 3 debits the customer."""
+        """The current forms (docs/current-api.md "Token forms"): only ``customer`` debits the customer."""
         product_id: str | None = None
         product: ProductConfig | None = None
         if token.meter_slug is not None:
@@ -112,14 +112,14 @@ class ForwardTokenAuthenticator:
                 raise ApiError(401, "invalid_meter_slug", f"no meter {token.meter_slug!r} for this secret key")
             product_id, product = meter.id, ProductConfig.from_json(meter.config_json)
         if token.customer is None:
-            # Rows 1 and 2: nothing debited, the meter (if any) only recorded.
+            # Forms merchant and meter: nothing debited, the meter (if any) only recorded.
             return ForwardAuth(merchant, None, None, None, product_id, product, token.provider_key, token.form)
         customer = await find_customer(self._db, merchant.merchant_id, merchant.mode, token.customer)
         if customer is None:
             raise ApiError(401, "invalid_customer", f"no customer {token.customer!r} for this secret key")
         if customer.deleted_at is not None:
             raise ApiError(403, "customer_inactive", "this customer has been deleted")
-        # Row 4 (disable_billing): the customer is recorded, no wallet is named, so nothing is debited.
+        # Form customer_untracked (disable_billing): the customer is recorded, no wallet is named, so nothing is debited.
         wallet_id = None if token.disable_billing else customer.wallet_id
         return ForwardAuth(
             merchant,

@@ -1,7 +1,7 @@
 """``POST /v1/requests``: usage the merchant reports itself (docs/billing.md "Manual metering"), charged with no hold.
 
 Two forms name who is charged: the 2025 ``connection_secret`` (+ ``product_secret``), and the
-current ``customer_id`` + ``meter_slug`` (current spec §3.7).
+current ``customer_id`` + ``meter_slug`` (docs/current-api.md "Requests and usage").
 
 There was no provider call, so there is no base cost; the product's fee applies to the
 reported units. Idempotent on ``request_id`` for the same merchant and payload; the same

@@ -54,7 +54,9 @@ async def reprice_request(svc: BillingDeps, request_id: str) -> dict[str, Any]:
     if rec.status != "completed":
         return {"request_id": rec.id, "status": rec.status, "matches": True, "note": "not completed: nothing charged"}
     config: ProductConfig | None = None
-    if rec.connection_id is not None and rec.token_form not in MERCHANT_PAYS_FORMS:  # not rows 1, 2, 4
+    if (
+        rec.connection_id is not None and rec.token_form not in MERCHANT_PAYS_FORMS
+    ):  # the merchant pays: no customer config
         config = ProductConfig()
         if rec.product_id is not None:
             product = await get_product(svc.db, rec.merchant_id, rec.mode, rec.product_id)
@@ -104,7 +106,7 @@ def recompute(
             "fee": 0,
             "service_charge": 0,
             "wallet": 0,
-            # a managed key's cost is debited to the merchant in the current rows 1, 2, 4
+            # a managed key's cost is debited to the merchant (docs/current-api.md "Who pays")
             "merchant": base.total_units if base and managed and rec.token_form in MERCHANT_PAYS_FORMS else 0,
         }
     else:

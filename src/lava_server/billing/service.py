@@ -216,7 +216,7 @@ class BillingService:
         return final
 
     async def _debit_merchant(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, amount: int) -> None:
-        """Current spec §4.1: a managed key's provider cost is debited to the merchant (rows 1, 2, 4)."""
+        """docs/current-api.md "Who pays": a managed key's provider cost is debited to the merchant."""
         mode = plan.merchant.mode
         revenue = ledger.merchant_revenue_account(plan.merchant.merchant_id, mode)
         cost = ledger.system_account("provider_cost", mode)

@@ -49,7 +49,10 @@ async def quote(
             n: payload[n] for n in ("customer_id", "connection_id", "meter_slug", "disable_billing") if n in payload
         }
         if current and fields["connection_secret"] is None and fields["product_secret"] is None:
-            fields = {"provider_key": fields["provider_key"], **current}  # the current token form (spec §2.3)
+            fields = {
+                "provider_key": fields["provider_key"],
+                **current,
+            }  # the current token form (docs/current-api.md "Token forms")
         auth = await auth_.resolve(parse_token_object({"secret_key": bearer[7:].strip(), **fields}))
     else:
         token, _ = extract_token(request.headers, None)

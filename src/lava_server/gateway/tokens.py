@@ -1,4 +1,4 @@
-"""Forward tokens (spec §4.2; current spec §2.2–2.3): where they are carried, how they decode,
+"""Forward tokens (docs/gateway.md "Token"; docs/current-api.md "Token forms"): where they are carried, how they decode,
 what they resolve to.
 
 A token is a bare ``aks_`` secret key, or base64 (standard or URL-safe) of a JSON object in one of
@@ -53,7 +53,7 @@ class ForwardToken:
 
     @property
     def form(self) -> TokenForm:
-        """Who pays, as spec §2.3 tabulates it (row 1–7)."""
+        """Who pays, as docs/current-api.md "Token forms" tabulates it."""
         if self.legacy:
             return "legacy" if self.connection_secret is not None else "legacy_metering"
         if self.customer is not None:
@@ -85,7 +85,7 @@ def decode_token(token: str) -> ForwardToken:
     if len(token) > MAX_TOKEN_LENGTH:
         raise _invalid(f"forward token is longer than {MAX_TOKEN_LENGTH} characters")
     if secret_mode(token, SECRET_KEY) is not None:
-        return ForwardToken(token, legacy=False)  # a bare secret key: the merchant pays (row 1)
+        return ForwardToken(token, legacy=False)  # a bare secret key: the merchant pays (form `merchant`)
     if len(token) > MAX_TOKEN_LENGTH:
         raise _invalid(f"forward token is longer than {MAX_TOKEN_LENGTH} characters")
     try:

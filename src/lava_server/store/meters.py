@@ -40,7 +40,7 @@ async def get_meter(ex: Executor, merchant_id: str, mode: Mode, meter_id: str) -
 
 
 async def find_meter(ex: Executor, merchant_id: str, mode: Mode, slug_or_id: str) -> ProductRecord | None:
-    """A live meter named by its slug or by its ``prd_`` id (spec §1.3)."""
+    """A live meter named by its slug or by its ``prd_`` id (docs/current-api.md "Vocabulary")."""
     row = await ex.fetchone(
         _SELECT + " WHERE merchant_id = $1 AND mode = $2 AND deleted_at IS NULL AND (meter_slug = $3 OR id = $3)",
         merchant_id,
