@@ -34,90 +34,22 @@ from ..ids import TRANSFER, IdFactory, Mode
 from ..store import Database, Executor
 from ..store.outbox import Outbox
 from .accounts import merchant_revenue_account, system_account, wallet_account
+from .ledger_rows import (
+    Balance,
+    IdempotencyConflict,
+    LedgerError,
+    Move,
+    Transfer,
+    apply_deltas,
+    deltas_of,
+    ensure_account,
+    ensure_accounts,
+    lock_balance,
+    upsert_deltas,
+)
 
 FundingSource = Literal["external_funding", "granted_credit"]
 FUNDING_SOURCES: tuple[FundingSource, ...] = ("external_funding", "granted_credit")
-
-
-class LedgerError(Exception):
-    """A ledger operation was refused (bad amount, idempotency conflict, missing account)."""
-
-
-class IdempotencyConflict(LedgerError):
-    """The idempotency key was used before for a different transfer."""
-
-
-@dataclass(frozen=True)
-class Transfer:
-    id: str
-    idempotency_key: str
-    debit_account: str
-    credit_account: str
-    amount: int
-    kind: str
-    created: bool  # False when the idempotency key had been used before
-
-
-@dataclass(frozen=True)
-class Balance:
-    balance: int
-    held: int
-
-    @property
-    def available(self) -> int:
-        return self.balance - self.held
-
-
-async def ensure_account(tx: Executor, account_id: str, kind: str, mode: Mode, owner_id: str | None) -> None:
-    await tx.execute(
-        "INSERT INTO ledger_accounts (id, kind, mode, owner_id, balance, held, created_at)"
-        " VALUES ($1, $2, $3, $4, 0, 0, $5) ON CONFLICT (id) DO NOTHING",
-        account_id,
-        kind,
-        mode,
-        owner_id,
-        now_us(),
-    )
-
-
-async def apply_deltas(tx: Executor, deltas: dict[str, int]) -> None:
-    """Apply balance changes one account at a time **in id order**: every transaction locks
-    accounts in the same order, so concurrent settlements cannot deadlock on PostgreSQL."""
-    for account_id in sorted(deltas):
-        delta = deltas[account_id]
-        if delta == 0:
-            continue
-        changed = await tx.execute(
-            "UPDATE ledger_accounts SET balance = balance + CAST($1 AS BIGINT) WHERE id = $2", delta, account_id
-        )
-        if changed != 1:
-            raise LedgerError(f"unknown ledger account {account_id!r}")
-
-
-async def lock_balance(tx: Executor, account_id: str) -> Balance:
-    """Read an account's balance and lock its row until the transaction ends (portable: a no-op
-    UPDATE … RETURNING), so no concurrent charge can spend the same funds."""
-    row = await tx.fetchone("UPDATE ledger_accounts SET held = held WHERE id = $1 RETURNING balance, held", account_id)
-    if row is None:
-        raise LedgerError(f"unknown ledger account {account_id!r}")
-    return Balance(int(row["balance"]), int(row["held"]))
-
-
-async def ensure_accounts(tx: Executor, accounts: list[tuple[str, str, Mode, str | None]]) -> None:
-    """Create any of these accounts that do not exist yet, in one statement."""
-    values: list[str] = []
-    args: list[object] = []
-    at = now_us()
-    for account_id, kind, mode, owner in accounts:
-        n = len(args)
-        values.append(f"(${n + 1}, ${n + 2}, ${n + 3}, ${n + 4}, 0, 0, ${n + 5})")
-        args += [account_id, kind, mode, owner, at]
-    await tx.execute(
-        "INSERT INTO ledger_accounts (id, kind, mode, owner_id, balance, held, created_at) VALUES "
-        + ", ".join(values)
-        + " ON CONFLICT (id) DO NOTHING",
-        *args,
-    )
 
 
 class Ledger:
@@ -200,6 +132,37 @@ class Ledger:
             return Transfer(row["id"], key, debit, credit, amount, kind, created=False)
         return Transfer(transfer_id, key, debit, credit, amount, kind, created=True)
 
+    async def record_many(self, tx: Executor, moves: list[Move], *, request_id: str | None) -> list[Move]:
+        """Write several transfer rows in one statement (idempotent by key, like :meth:`record`)
+        and return the moves that were new; the caller applies their balances in the same
+        transaction. A key used before must name the same transfer (IdempotencyConflict)."""
+        if not moves:
+            return []
+        at = now_us()
+        values: list[str] = []
+        args: list[object] = [request_id, at]
+        for move in moves:
+            if not isinstance(move.amount, int) or move.amount <= 0:
+                raise LedgerError(f"transfer amount must be a positive integer, got {move.amount!r}")
+            if move.debit == move.credit:
+                raise LedgerError("a transfer needs two different accounts")
+            n = len(args)
+            values.append(f"(${n + 1}, ${n + 2}, ${n + 3}, ${n + 4}, ${n + 5}, ${n + 6}, $1, NULL, $2)")
+            args += [self._ids.new(TRANSFER), move.key, move.debit, move.credit, move.amount, move.kind]
+        rows = await tx.fetchall(
+            "INSERT INTO ledger_transfers"
+            " (id, idempotency_key, debit_account, credit_account, amount, kind, request_id, reason, created_at)"
+            " VALUES " + ", ".join(values) + " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
+            *args,
+        )
+        inserted = {row["idempotency_key"] for row in rows}
+        for move in moves:
+            if move.key not in inserted:  # replayed: it must be the very same transfer
+                await self.record(
+                    tx, key=move.key, debit=move.debit, credit=move.credit, amount=move.amount, kind=move.kind
+                )
+        return [move for move in moves if move.key in inserted]
+
     async def credit_wallet(
         self,
         wallet_id: str,
@@ -270,20 +233,40 @@ class ChargeResult:
     balance: Balance
 
 
+class ConnectionInactive(LedgerError):
+    """The hold was refused because the connection it is placed for is deleted (or unknown)."""
+
+
 async def place_hold(
-    tx: Executor, *, wallet_id: str, request_id: str, amount: int, floor: int, at: int, expires_at: int
+    tx: Executor,
+    *,
+    wallet_id: str,
+    request_id: str,
+    amount: int,
+    floor: int,
+    at: int,
+    expires_at: int,
+    connection_id: str | None = None,
 ) -> None:
-    """Reserve ``amount`` of the wallet for ``request_id``; raises InsufficientFunds."""
+    """Reserve ``amount`` of the wallet for ``request_id``; raises InsufficientFunds.
+
+    With ``connection_id``, the same guarded UPDATE also requires that connection to be live
+    (raises ConnectionInactive otherwise), so a hold is two statements: the guarded ``held``
+    bump and the hold row; the reasons for a refusal are read only when it is refused."""
     assert amount >= 0
     assert floor >= 0
     account = wallet_account(wallet_id)
-    changed = await tx.execute(
-        "UPDATE ledger_accounts SET held = held + $1 WHERE id = $2 AND balance - held - $1 + $3 >= 0",
-        amount,
-        account,
-        floor,
-    )
+    sql = "UPDATE ledger_accounts SET held = held + $1 WHERE id = $2 AND balance - held - $1 + $3 >= 0"
+    args: list[object] = [amount, account, floor]
+    if connection_id is not None:
+        sql += " AND EXISTS (SELECT 1 FROM connections WHERE id = $4 AND deleted_at IS NULL)"
+        args.append(connection_id)
+    changed = await tx.execute(sql, *args)
     if changed != 1:
+        if connection_id is not None:
+            live = await tx.fetchone("SELECT deleted_at FROM connections WHERE id = $1", connection_id)
+            if live is None or live["deleted_at"] is not None:
+                raise ConnectionInactive(f"connection {connection_id!r} is deleted")
         row = await tx.fetchone("SELECT balance, held FROM ledger_accounts WHERE id = $1", account)
         available = int(row["balance"]) - int(row["held"]) if row else 0
         raise InsufficientFunds(amount, available + floor)
@@ -314,6 +297,28 @@ async def close_hold(tx: Executor, request_id: str, status: str, at: int) -> boo
     return True
 
 
+async def settle_hold(tx: Executor, request_id: str, at: int) -> Balance | None:
+    """End an open hold as ``settled`` and release its amount, like :func:`close_hold`, and
+    return the wallet's balance after the release — the row stays locked until the transaction
+    ends, so the caller can charge it without :func:`lock_balance`. ``None`` if it was not open."""
+    row = await tx.fetchone(
+        "UPDATE ledger_holds SET status = 'settled', closed_at = $1 WHERE request_id = $2 AND status = 'open'"
+        " RETURNING account_id, amount",
+        at,
+        request_id,
+    )
+    if row is None:
+        return None
+    after = await tx.fetchone(
+        "UPDATE ledger_accounts SET held = held - $1 WHERE id = $2 RETURNING balance, held",
+        int(row["amount"]),
+        row["account_id"],
+    )
+    if after is None:
+        raise LedgerError(f"unknown ledger account {row['account_id']!r}")
+    return Balance(int(after["balance"]), int(after["held"]))
+
+
 async def post_charge(
     ledger: Ledger,
     tx: Executor,
@@ -324,41 +329,32 @@ async def post_charge(
     mode: Mode,
     parts: list[ChargePart],
     floor: int,
+    locked: Balance | None = None,
 ) -> ChargeResult:
     """Post a request's charge. Wallet-paid parts draw on the wallet down to ``−floor``;
     whatever the wallet cannot cover is paid by the merchant (recorded as shortfall), so a
-    wallet never ends below its floor and no money appears or vanishes."""
+    wallet never ends below its floor and no money appears or vanishes.
+
+    ``locked``: the wallet's balance as :func:`lock_balance` returned it earlier in this same
+    transaction (the caller already holds the row lock); saves re-reading it.
+
+    Statements: the transfers are one multi-row ``INSERT`` and every balance change (creating a
+    receiving account on first use) is one multi-row upsert, so a charge costs two statements
+    whatever its number of parts (docs/benchmarks.md, lever 1)."""
     wallet = wallet_account(wallet_id)
     revenue = merchant_revenue_account(merchant_id, mode)
     # Lock order, the same in every transaction that charges: the wallet first, then the
-    # other accounts in id order (apply_deltas).
-    current = await lock_balance(tx, wallet)
-    await ensure_accounts(
-        tx,
-        [
-            (revenue, "merchant_revenue", mode, merchant_id),
-            (system_account("provider_cost", mode), "provider_cost", mode, None),
-            (system_account("platform_service", mode), "platform_service", mode, None),
-        ],
-    )
+    # other accounts in id order (apply_deltas / upsert_deltas).
+    current = locked if locked is not None else await lock_balance(tx, wallet)
+    kinds: dict[str, tuple[str, str | None]] = {
+        wallet: ("wallet", wallet_id),
+        revenue: ("merchant_revenue", merchant_id),
+        system_account("provider_cost", mode): ("provider_cost", None),
+        system_account("platform_service", mode): ("platform_service", None),
+    }
     capacity = max(current.available + floor, 0)
     wallet_paid = merchant_paid = shortfall = 0
-    deltas: dict[str, int] = {}
-
-    async def move(debit: str, credit: str, amount: int, name: str, side: str) -> None:
-        transfer = await ledger.record(
-            tx,
-            key=f"req:{request_id}:{name}:{side}",
-            debit=debit,
-            credit=credit,
-            amount=amount,
-            kind=name,
-            request_id=request_id,
-        )
-        if transfer.created:
-            deltas[debit] = deltas.get(debit, 0) - amount
-            deltas[credit] = deltas.get(credit, 0) + amount
-
+    moves: list[Move] = []
     for part in parts:
         if part.amount <= 0:
             continue
@@ -368,12 +364,23 @@ async def post_charge(
             shortfall += from_merchant
         capacity -= from_wallet
         if from_wallet:
-            await move(wallet, part.credit, from_wallet, part.name, "wallet")
+            moves.append(Move(f"req:{request_id}:{part.name}:wallet", wallet, part.credit, from_wallet, part.name))
             wallet_paid += from_wallet
         if from_merchant and part.credit != revenue:
-            await move(revenue, part.credit, from_merchant, part.name, "merchant")
+            moves.append(Move(f"req:{request_id}:{part.name}:merchant", revenue, part.credit, from_merchant, part.name))
         merchant_paid += from_merchant
-    await apply_deltas(tx, deltas)
+    # Balances first (this also creates a receiving account on its first use, which the transfer
+    # rows reference), assuming every transfer is new; a replayed key (rare) is then undone.
+    deltas = deltas_of(moves)
+    for account in deltas:
+        if account not in kinds:  # a part credited an account this charge does not know: it must exist
+            kinds[account] = ("", None)
+    await upsert_deltas(tx, deltas, kinds, mode)
+    created = await ledger.record_many(tx, moves, request_id=request_id)
+    if len(created) != len(moves):
+        replayed = [move for move in moves if move not in created]
+        await apply_deltas(tx, {account: -delta for account, delta in deltas_of(replayed).items()})
+        deltas = deltas_of(created)
     moved = -deltas.get(wallet, 0)  # what this call took from the wallet (0 when replayed)
     if moved and ledger.outbox is not None:
         await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - moved, usage=True)
@@ -388,6 +395,7 @@ __all__ = [
     "ChargePart",
     "ChargeResult",
     "CheckReport",
+    "ConnectionInactive",
     "IdempotencyConflict",
     "InsufficientFunds",
     "Ledger",
@@ -402,6 +410,7 @@ __all__ = [
     "merchant_revenue_account",
     "place_hold",
     "post_charge",
+    "settle_hold",
     "system_account",
     "wallet_account",
 ]

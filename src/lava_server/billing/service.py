@@ -127,7 +127,6 @@ class BillingService:
         async def hold(tx: Executor) -> None:
             await insert_request(tx, record)
             if plan.wallet_id is not None:
-                await self._check_connection(tx, plan)
                 try:
                     await ledger.place_hold(
                         tx,
@@ -137,7 +136,10 @@ class BillingService:
                         floor=record.overdraft_floor,
                         at=at,
                         expires_at=expires,
+                        connection_id=plan.connection_id,  # checked live in the same statement
                     )
+                except ledger.ConnectionInactive as exc:
+                    raise ApiError(403, "connection_inactive", "this connection has been deleted") from exc
                 except ledger.InsufficientFunds as exc:
                     raise ApiError(
                         402,
@@ -151,11 +153,6 @@ class BillingService:
         # disk with the next durable commit, at the latest this call's settlement.
         await self._svc.db.write(hold, durable=False)
         return Reservation(plan, record, quote.prices, quote.hold_units)
-
-    async def _check_connection(self, tx: Executor, plan: ForwardPlan) -> None:
-        row = await tx.fetchone("SELECT deleted_at FROM connections WHERE id = $1", plan.connection_id)
-        if row is None or row["deleted_at"] is not None:
-            raise ApiError(403, "connection_inactive", "this connection has been deleted")
 
     async def settle(self, res: Reservation, outcome: Outcome) -> RequestRecord:
         """Finish a call with its usage, exactly once. ``res.record`` changes only after the commit;
@@ -195,7 +192,8 @@ class BillingService:
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
                 await update_request(tx, rec, only_if_status="pending")
                 return rec, None
-            if not await ledger.close_hold(tx, rec.id, "settled", at):
+            released = await ledger.settle_hold(tx, rec.id, at)  # the wallet, released and locked
+            if released is None:
                 return res.record, None  # finished elsewhere (expired or reconciled): never charge twice
             if await self._already_billed(tx, plan, rec, outcome):
                 usage, base = UnitCounts(), None  # the provider's numbers stay in provider_usage
@@ -203,7 +201,9 @@ class BillingService:
             # A fetch that consumed nothing (a queued background call, a repeated poll) is not a
             # billable request either: per-request tiers count the call that carries the usage.
             counts = _consumed(usage) or not (plan.action == "fetch" or outcome.pending)
-            charges, available = await self.charge(tx, plan, rec, usage, base, config, at, count_request=counts)
+            charges, available = await self.charge(
+                tx, plan, rec, usage, base, config, at, count_request=counts, locked=released
+            )
             apply_charges(rec, charges, rec.units_before_milli, rate)
             if base is not None:
                 record_sub_calls(rec, sub_costs)
@@ -276,13 +276,17 @@ class BillingService:
         at: int,
         *,
         count_request: bool = True,
+        locked: ledger.Balance | None = None,
     ) -> tuple[Charges, int]:
+        """Charge ``usage`` inside ``tx``; ``locked``: the wallet's balance if this transaction
+        already locked it (:func:`ledger.settle_hold`)."""
 
         assert plan.connection_id is not None
         assert plan.wallet_id is not None
         # Lock order (see ledger.apply_deltas): the wallet first, then the tier counter, then the
         # other accounts in id order — the same in every charging transaction.
-        await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
+        if locked is None:
+            locked = await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
         requests = 1 if plan.billable and count_request else 0
         quantity = billable_units(config, usage, requests) if requests else 0
         period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
@@ -333,6 +337,7 @@ class BillingService:
             mode=mode,
             parts=parts,
             floor=config.overdraft_floor_units,
+            locked=locked,
         )
         rec.shortfall = result.shortfall
         rec.timestamp = at

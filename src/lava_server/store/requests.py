@@ -76,7 +76,7 @@ class RequestRecord:
     metadata_pairs: dict[str, str] = field(default_factory=dict)
 
     def column_values(self) -> list[Any]:
-        return [getattr(self, name.strip()) for name in COLUMNS.split(",")]
+        return [getattr(self, name) for name in _NAMES]
 
 
 def _record(row: Row) -> RequestRecord:
@@ -91,27 +91,35 @@ _INT_COLUMNS = frozenset(
 )
 
 
+# The statements of the hot path, built once (immutable): every billed call inserts and updates a record.
+_NAMES = tuple(n.strip() for n in COLUMNS.split(","))
+_INSERT_SQL = f"INSERT INTO requests ({COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, len(_NAMES) + 1))})"
+_MUTABLE = _NAMES[3:]  # not id, merchant_id, mode
+_UPDATE_SQL = (
+    "UPDATE requests SET " + ", ".join(f"{n} = ${i}" for i, n in enumerate(_MUTABLE, start=2)) + " WHERE id = $1"
+)
+
+
 async def insert_request(tx: Executor, rec: RequestRecord) -> None:
-    names = [n.strip() for n in COLUMNS.split(",")]
-    placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
-    await tx.execute(f"INSERT INTO requests ({COLUMNS}) VALUES ({placeholders})", *rec.column_values())
-    for key, value in rec.metadata_pairs.items():
+    """Insert the record and its metadata pairs (all pairs in one statement)."""
+    await tx.execute(_INSERT_SQL, *rec.column_values())
+    if rec.metadata_pairs:
+        values: list[str] = []
+        args: list[Any] = [rec.id, rec.merchant_id, rec.mode]
+        for key, value in rec.metadata_pairs.items():
+            n = len(args)
+            values.append(f"($1, $2, $3, ${n + 1}, ${n + 2})")
+            args += [key, value]
         await tx.execute(
-            "INSERT INTO request_metadata (request_id, merchant_id, mode, key, value) VALUES ($1, $2, $3, $4, $5)",
-            rec.id,
-            rec.merchant_id,
-            rec.mode,
-            key,
-            value,
+            "INSERT INTO request_metadata (request_id, merchant_id, mode, key, value) VALUES " + ", ".join(values),
+            *args,
         )
 
 
 async def update_request(tx: Executor, rec: RequestRecord, *, only_if_status: str | None = None) -> bool:
     """Write every mutable column of ``rec``; optionally only while the row still has ``only_if_status``."""
-    names = [n.strip() for n in COLUMNS.split(",")][3:]  # not id, merchant_id, mode
-    sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))
-    args: list[Any] = [rec.id, *[getattr(rec, n) for n in names]]
-    sql = f"UPDATE requests SET {sets} WHERE id = $1"
+    args: list[Any] = [rec.id, *[getattr(rec, n) for n in _MUTABLE]]
+    sql = _UPDATE_SQL
     if only_if_status is not None:
         args.append(only_if_status)
         sql += f" AND status = ${len(args)}"
