@@ -22,8 +22,8 @@ PRICES = [("openai", "gpt-4o", "2.50", "10.00")]
 
 # The hold (request row, guarded hold update, hold row) and the settlement (hold close and
 # release, wallet lock, tier counter, transfers in one INSERT, balances in one upsert, webhook
-# subscriber read, record update), plus framing: BEGIN/COMMIT twice and the synchronous switches.
-BUDGET = 16
+# subscriber read, record update), plus framing: BEGIN/COMMIT twice (no PRAGMA switches).
+BUDGET = 14
 
 
 class _Trace:

@@ -7,6 +7,7 @@ back to the caller's event loop with ``call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import re
 import sqlite3
@@ -162,7 +163,7 @@ class _Writer:
     def __init__(self, path: str, synchronous: str = "full") -> None:
         self._path = path
         self._synchronous = synchronous
-        self._level = synchronous.upper()
+        self._wal_fd: int | None = None
         self._jobs: queue.SimpleQueue[Callable[[], None] | _TxJob | None] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -171,7 +172,10 @@ class _Writer:
 
     def _main(self) -> None:
         try:
-            sync = _Sync(_connect(self._path, self._synchronous))
+            # The connection itself runs at NORMAL (never fsyncs a commit); with ``full`` every
+            # durable commit is then made durable by :meth:`_flush` (an fsync of the WAL), so a
+            # non-durable hold needs no PRAGMA switch before and after it (2 statements per call).
+            sync = _Sync(_connect(self._path, "normal"))
             # Checkpoints run on a timer between transactions instead of inside the commit that
             # crosses the threshold (which made every commit pay for it while readers were active).
             sync.conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -227,13 +231,10 @@ class _Writer:
             # With synchronous=full, a group that moves money is fsynced at commit; a group of
             # only non-durable jobs (holds placed before forwarding) is not, and reaches the disk
             # with the next durable commit.
-            level = "FULL" if self._synchronous == "full" and any(job.durable for job in group) else "NORMAL"
-            if level != self._level:
-                sync.execute(f"PRAGMA synchronous={level}", ())
-                self._level = level
+            durable = any(job.durable for job in group)
             sync.execute("BEGIN IMMEDIATE", ())
             if len(group) == 1:  # alone in its transaction: no savepoint needed (the common case at c=1)
-                return self._alone(sync, first, follower)
+                return self._alone(sync, first, follower, durable)
             for job in group:
                 sync.execute("SAVEPOINT job", ())
                 try:
@@ -246,6 +247,8 @@ class _Writer:
                     sync.execute("RELEASE job", ())
                     outcomes.append((result, None))
             sync.execute("COMMIT", ())
+            if durable:
+                self._flush()
         except BaseException as exc:  # the group could not commit: nothing in it happened
             if sync.conn.in_transaction:
                 sync.conn.rollback()
@@ -254,7 +257,35 @@ class _Writer:
             _reply(job.loop, job.future, result, error)
         return follower
 
-    def _alone(self, sync: _Sync, job: _TxJob, follower: Callable[[], None] | None) -> Callable[[], None] | None:
+    def _flush(self) -> None:
+        """With ``synchronous=full``: make the commits so far durable before anyone hears of them.
+
+        The write connection runs at NORMAL, which in WAL mode keeps the database consistent on a
+        crash or power loss but syncs the WAL only at checkpoints; an ``fsync`` of the WAL file
+        right after ``COMMIT`` gives a commit exactly what FULL gives it (SQLite FULL syncs the
+        WAL at each commit). ``fsync`` is per file, so a descriptor kept open serves; it is
+        reopened if the WAL was deleted meanwhile. Raises OSError if the disk refuses."""
+        if self._synchronous != "full" or self._path == ":memory:":
+            return
+        fd = self._wal_fd
+        if fd is not None and os.fstat(fd).st_nlink == 0:
+            os.close(fd)
+            fd = self._wal_fd = None
+        if fd is None:
+            try:
+                fd = self._wal_fd = os.open(self._path + "-wal", os.O_RDONLY)
+            except FileNotFoundError:  # no WAL (yet): the commit can only be in the database file
+                db = os.open(self._path, os.O_RDONLY)
+                try:
+                    os.fsync(db)
+                finally:
+                    os.close(db)
+                return
+        os.fsync(fd)
+
+    def _alone(
+        self, sync: _Sync, job: _TxJob, follower: Callable[[], None] | None, durable: bool = True
+    ) -> Callable[[], None] | None:
         """Finish a group of one job inside the transaction ``_group`` began: its failure rolls
         back the transaction, exactly as its savepoint would have."""
         try:
@@ -266,6 +297,8 @@ class _Writer:
             return follower
         try:
             sync.execute("COMMIT", ())
+            if durable:
+                self._flush()
         except BaseException as exc:
             if sync.conn.in_transaction:
                 sync.conn.rollback()
@@ -290,6 +323,7 @@ class _Writer:
         def job() -> None:
             try:
                 result = work(sync)
+                self._flush()
             except BaseException as exc:
                 _reply(loop, future, None, exc)
             else:
@@ -332,15 +366,14 @@ class _Writer:
                     continue
                 try:
                     if op == "begin":
-                        if self._level != self._synchronous.upper():
-                            sync.execute(f"PRAGMA synchronous={self._synchronous.upper()}", ())
-                            self._level = self._synchronous.upper()
                         sync.execute("BEGIN IMMEDIATE", ())
                         began = True
                         result: Any = None
                     elif op in ("commit", "rollback"):
                         if began:
                             sync.execute(op.upper(), ())
+                            if op == "commit":
+                                self._flush()
                         result = None
                     else:
                         sql, args = payload
@@ -363,6 +396,9 @@ class _Writer:
         if self._thread.is_alive():
             self._jobs.put(None)
             self._thread.join(timeout=10)
+        if self._wal_fd is not None and not self._thread.is_alive():
+            os.close(self._wal_fd)
+            self._wal_fd = None
 
 
 def _idle() -> None:
