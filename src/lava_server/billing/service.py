@@ -190,7 +190,7 @@ class BillingService:
                 )
                 if merchant_cost > 0 and not await self._already_billed(tx, plan, rec, outcome):
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
-                await update_request(tx, rec, only_if_status="pending")
+                await update_request(tx, rec, only_if_status="pending", before=res.record)
                 return rec, None
             released = await ledger.settle_hold(tx, rec.id, at)  # the wallet, released and locked
             if released is None:
@@ -207,7 +207,7 @@ class BillingService:
             apply_charges(rec, charges, rec.units_before_milli, rate)
             if base is not None:
                 record_sub_calls(rec, sub_costs)
-            await update_request(tx, rec, only_if_status="pending")
+            await update_request(tx, rec, only_if_status="pending", before=res.record)
             return rec, available
 
         outcome_record: tuple[RequestRecord, int | None] = await self._svc.db.write(settle_tx)
@@ -358,7 +358,7 @@ class BillingService:
 
         async def fail_tx(tx: Executor) -> None:
             await ledger.close_hold(tx, rec.id, "released", at)
-            await update_request(tx, rec, only_if_status="pending")
+            await update_request(tx, rec, only_if_status="pending", before=res.record)
 
         await self._svc.db.write(fail_tx)
         res.record, res.finished = rec, True
