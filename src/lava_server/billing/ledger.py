@@ -156,12 +156,16 @@ class Ledger:
             *args,
         )
         inserted = {row["idempotency_key"] for row in rows}
+        created: list[Move] = []
         for move in moves:
-            if move.key not in inserted:  # replayed: it must be the very same transfer
+            if move.key in inserted:
+                inserted.discard(move.key)  # a key twice in one batch is new once, then a replay
+                created.append(move)
+            else:  # replayed: it must be the very same transfer
                 await self.record(
                     tx, key=move.key, debit=move.debit, credit=move.credit, amount=move.amount, kind=move.kind
                 )
-        return [move for move in moves if move.key in inserted]
+        return created
 
     async def credit_wallet(
         self,
@@ -378,9 +382,8 @@ async def post_charge(
     await upsert_deltas(tx, deltas, kinds, mode)
     created = await ledger.record_many(tx, moves, request_id=request_id)
     if len(created) != len(moves):
-        replayed = [move for move in moves if move not in created]
-        await apply_deltas(tx, {account: -delta for account, delta in deltas_of(replayed).items()})
-        deltas = deltas_of(created)
+        applied, deltas = deltas, deltas_of(created)
+        await apply_deltas(tx, {account: deltas.get(account, 0) - delta for account, delta in applied.items()})
     moved = -deltas.get(wallet, 0)  # what this call took from the wallet (0 when replayed)
     if moved and ledger.outbox is not None:
         await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - moved, usage=True)
