@@ -4,6 +4,7 @@ transaction (the connection stays at NORMAL; the writer fsyncs the WAL itself)."
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -71,5 +72,38 @@ async def test_a_deleted_wal_is_reopened(tmp_path: Path) -> None:
         writer._flush()
         assert writer._wal_fd is not None
         assert os.fstat(writer._wal_fd).st_ino == os.stat(str(path) + "-wal").st_ino
+    finally:
+        await db.close()
+
+
+async def test_a_group_without_failures_takes_no_savepoints(tmp_path: Path) -> None:
+    """Group commit runs its jobs without savepoints; only a group in which a job fails is run
+    again with one savepoint per job, and then the failing job rolls back alone."""
+    db = await SqliteDatabase.open(f"sqlite:///{tmp_path / 'g.db'}")
+    statements: list[str] = []
+    try:
+        await db.executescript("CREATE TABLE t (v INTEGER)")
+        db._writer.sync.conn.set_trace_callback(statements.append)  # type: ignore[union-attr]
+
+        def job(i: int, fail: bool = False):  # type: ignore[no-untyped-def]
+            async def body(tx: Executor) -> int:
+                await tx.execute("INSERT INTO t (v) VALUES ($1)", i)
+                if fail:
+                    raise RuntimeError(f"job {i} fails after writing")
+                return i
+
+            return body
+
+        assert await asyncio.gather(*(db.write(job(i)) for i in range(20))) == list(range(20))
+        assert sum(s.startswith("BEGIN") for s in statements) < 20  # some jobs were grouped
+        assert not any(s.startswith("SAVEPOINT") for s in statements)
+        statements.clear()
+        results = await asyncio.gather(
+            *(db.write(job(100 + i, fail=i == 5)) for i in range(20)), return_exceptions=True
+        )
+        assert [type(r) for r in results].count(RuntimeError) == 1
+        assert isinstance(results[5], RuntimeError)
+        rows = await db.fetchall("SELECT v FROM t WHERE v >= 100 ORDER BY v")
+        assert [r["v"] for r in rows] == [100 + i for i in range(20) if i != 5]
     finally:
         await db.close()

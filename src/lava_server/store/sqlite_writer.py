@@ -155,7 +155,8 @@ class _Writer:
     """One thread, one write connection, a queue of jobs run strictly one after another.
 
     ``write()`` transactions that queue up while the writer is busy are **group-committed**: one
-    SQLite transaction, each job inside its own savepoint (a job that fails rolls back alone),
+    SQLite transaction (run without savepoints; if a job fails, the group is rolled back and run
+    again with each job in its own savepoint, so a job that fails rolls back alone),
     one COMMIT, and only then are their results delivered — nobody hears "done" before the
     commit. Other jobs are plain functions. Between jobs, WAL checkpoints run on a timer.
     """
@@ -235,17 +236,24 @@ class _Writer:
             sync.execute("BEGIN IMMEDIATE", ())
             if len(group) == 1:  # alone in its transaction: no savepoint needed (the common case at c=1)
                 return self._alone(sync, first, follower, durable)
-            for job in group:
-                sync.execute("SAVEPOINT job", ())
-                try:
-                    result = _drive(job.fn(_InlineTx(sync)))
-                except BaseException as exc:
-                    sync.execute("ROLLBACK TO job", ())
-                    sync.execute("RELEASE job", ())
-                    outcomes.append((None, exc))
-                else:
-                    sync.execute("RELEASE job", ())
-                    outcomes.append((result, None))
+            optimistic = self._optimistic(sync, group)
+            if optimistic is not None:
+                outcomes = optimistic
+            else:  # a job failed: run the group again, each job in its own savepoint
+                sync.conn.rollback()
+                sync.execute("BEGIN IMMEDIATE", ())
+                outcomes = []
+                for job in group:
+                    sync.execute("SAVEPOINT job", ())
+                    try:
+                        result = _drive(job.fn(_InlineTx(sync)))
+                    except BaseException as exc:
+                        sync.execute("ROLLBACK TO job", ())
+                        sync.execute("RELEASE job", ())
+                        outcomes.append((None, exc))
+                    else:
+                        sync.execute("RELEASE job", ())
+                        outcomes.append((result, None))
             sync.execute("COMMIT", ())
             if durable:
                 self._flush()
@@ -256,6 +264,20 @@ class _Writer:
         for job, (result, error) in zip(group, outcomes, strict=True):
             _reply(job.loop, job.future, result, error)
         return follower
+
+    @staticmethod
+    def _optimistic(sync: _Sync, group: list[_TxJob]) -> list[tuple[Any, BaseException | None]] | None:
+        """Run every job of the group without savepoints (two statements per job saved); ``None``
+        as soon as one fails, and the caller rolls the whole group back and runs it again with a
+        savepoint per job. Re-running a job is safe: ``Database.write`` functions recompute
+        everything from their inputs (PostgreSQL re-runs them after a deadlock, too)."""
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        for job in group:
+            try:
+                outcomes.append((_drive(job.fn(_InlineTx(sync))), None))
+            except BaseException:
+                return None
+        return outcomes
 
     def _flush(self) -> None:
         """With ``synchronous=full``: make the commits so far durable before anyone hears of them.
