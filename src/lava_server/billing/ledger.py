@@ -324,10 +324,15 @@ async def post_charge(
     mode: Mode,
     parts: list[ChargePart],
     floor: int,
+    credits: CreditSources | None = None,
 ) -> ChargeResult:
     """Post a request's charge. Wallet-paid parts draw on the wallet down to ``−floor``;
     whatever the wallet cannot cover is paid by the merchant (recorded as shortfall), so a
-    wallet never ends below its floor and no money appears or vanishes."""
+    wallet never ends below its floor and no money appears or vanishes.
+
+    With ``credits`` (a plan customer, spec §4.3) wallet-paid parts draw cycle credits, then
+    bundle credits, then the prepaid wallet, and the rest as debt on the cycle credits (§4.5):
+    no shortfall."""
     wallet = wallet_account(wallet_id)
     revenue = merchant_revenue_account(merchant_id, mode)
     # Lock order, the same in every transaction that charges: the wallet first, then the
@@ -359,6 +364,23 @@ async def post_charge(
             deltas[debit] = deltas.get(debit, 0) - amount
             deltas[credit] = deltas.get(credit, 0) + amount
 
+    if credits is not None:
+        # Plan customer: cycle → bundle → prepaid, the rest as cycle debt (spec §4.3, §4.5).
+        left = {"cycle": max(credits.cycle_balance, 0), "bundle": max(credits.bundle_balance, 0), "wallet": capacity}
+        sources = {"cycle": credits.cycle_account, "bundle": credits.bundle_account, "wallet": wallet}
+        for part in [p for p in parts if p.payer == "wallet" and p.amount > 0]:
+            rest = part.amount
+            for side in ("cycle", "bundle", "wallet"):
+                take = min(rest, left[side])
+                if take:
+                    await move(sources[side], part.credit, take, part.name, side)
+                    left[side] -= take
+                    rest -= take
+            if rest:
+                await move(credits.cycle_account, part.credit, rest, part.name, "debt")
+            wallet_paid += part.amount
+        capacity = left["wallet"]
+        parts = [p for p in parts if p.payer != "wallet"]
     for part in parts:
         if part.amount <= 0:
             continue
@@ -377,17 +399,19 @@ async def post_charge(
     moved = -deltas.get(wallet, 0)  # what this call took from the wallet (0 when replayed)
     if moved and ledger.outbox is not None:
         await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - moved, usage=True)
-    return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - wallet_paid, current.held))
+    return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - moved, current.held))
 
 
 # The invariant checker lives in its own module; re-exported here so ``ledger.check`` reads naturally.
 from .ledger_check import CheckReport, check  # noqa: E402
+from .ledger_credits import CreditSources, place_credit_hold, read_credits  # noqa: E402
 
 __all__ = [
     "Balance",
     "ChargePart",
     "ChargeResult",
     "CheckReport",
+    "CreditSources",
     "IdempotencyConflict",
     "InsufficientFunds",
     "Ledger",
@@ -400,8 +424,10 @@ __all__ = [
     "ensure_accounts",
     "lock_balance",
     "merchant_revenue_account",
+    "place_credit_hold",
     "place_hold",
     "post_charge",
+    "read_credits",
     "system_account",
     "wallet_account",
 ]

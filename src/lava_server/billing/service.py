@@ -22,7 +22,7 @@ from ..ids import REQUEST
 from ..money import MAX_UNITS, to_wire
 from ..store import Executor
 from ..store.requests import RequestRecord, insert_request, update_request
-from . import ledger
+from . import entitlement, ledger, renewals
 from .charges import Charges, compute_charges, no_charge
 from .deps import BillingDeps
 from .fees import UnitCounts, billable_units
@@ -126,7 +126,18 @@ class BillingService:
 
         async def hold(tx: Executor) -> None:
             await insert_request(tx, record)
-            if plan.wallet_id is not None:
+            if plan.token_form in entitlement.PLAN_FORMS:  # current customer: plan entitlement + credits
+                await entitlement.check_and_hold(
+                    self._svc,
+                    tx,
+                    plan,
+                    request_id=record.id,
+                    amount=quote.hold_units,
+                    floor=record.overdraft_floor,
+                    at=at,
+                    expires_at=expires,
+                )
+            elif plan.wallet_id is not None:
                 await self._check_connection(tx, plan)
                 try:
                     await ledger.place_hold(
@@ -149,7 +160,12 @@ class BillingService:
 
         # The hold is not fsynced on its own (it is on the time-to-first-byte path); it reaches the
         # disk with the next durable commit, at the latest this call's settlement.
-        await self._svc.db.write(hold, durable=False)
+        try:
+            await self._svc.db.write(hold, durable=False)
+        except ApiError as exc:
+            if exc.code == "insufficient_credits":  # spec §4.4: a refused call triggers the auto top-up
+                await renewals.request_top_up(self._svc.db, plan.connection_id)
+            raise
         return Reservation(plan, record, quote.prices, quote.hold_units)
 
     async def _check_connection(self, tx: Executor, plan: ForwardPlan) -> None:
@@ -283,6 +299,10 @@ class BillingService:
         # Lock order (see ledger.apply_deltas): the wallet first, then the tier counter, then the
         # other accounts in id order — the same in every charging transaction.
         await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
+        # A current customer's charge draws cycle → bundle → prepaid credits (spec §4.3).
+        credits = (
+            await ledger.read_credits(tx, plan.wallet_id, plan.merchant.mode) if rec.token_form == "customer" else None
+        )
         requests = 1 if plan.billable and count_request else 0
         quantity = billable_units(config, usage, requests) if requests else 0
         period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
@@ -333,6 +353,7 @@ class BillingService:
             mode=mode,
             parts=parts,
             floor=config.overdraft_floor_units,
+            credits=credits,
         )
         rec.shortfall = result.shortfall
         rec.timestamp = at

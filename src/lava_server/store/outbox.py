@@ -28,6 +28,14 @@ EventType = Literal[
     "checkout.session.completed",
     "customer.credits.low",
     "customer.credits.exhausted",
+    # plans and subscriptions (issue 10)
+    "subscription.created",
+    "subscription.updated",
+    "subscription.renewed",
+    "subscription.renewal_failed",
+    "subscription.cancelled",
+    "customer.credits.topped_up",
+    "customer.credits.top_up_failed",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
