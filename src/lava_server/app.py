@@ -12,13 +12,17 @@ from aiohttp import web
 from .api import (
     checkout_sessions,
     connections,
+    credit_bundles,
     customers,
     health,
     meters,
     models,
     openapi,
+    plans,
     requests,
     secret_keys,
+    subscriptions,
+    test_clocks,
     usage,
     webhooks,
 )
@@ -76,6 +80,10 @@ def build_app(svc: Services) -> web.Application:
         meters.routes,
         secret_keys.routes,
         models.routes,
+        plans.routes,
+        credit_bundles.routes,
+        subscriptions.routes,
+        test_clocks.routes,
     ):
         app.router.add_routes(table)
     webhook_delivery.setup(app, svc.db, svc.keyring, svc.ids, svc.settings.webhooks)

@@ -40,3 +40,16 @@ class TestCardCharger:
         if payment_method in DECLINING_METHODS or payment_method not in TEST_METHODS:
             return ChargeResult(False, decline_code="card_declined")
         return ChargeResult(True, payment_id=f"pay_test_{idempotency_key}")
+
+
+class NoProcessorCharger:
+    """Live mode without an off-session processor wired in: every charge declines, so renewals
+    follow the failed-renewal policy instead of granting unpaid credit."""
+
+    async def charge(self, payment_method: str | None, amount: int, idempotency_key: str) -> ChargeResult:
+        return ChargeResult(False, decline_code="no_processor")
+
+
+def charger_for(mode: str) -> OffSessionCharger:
+    """The off-session charger of a mode: the test card charger in test mode."""
+    return TestCardCharger() if mode == "test" else NoProcessorCharger()
