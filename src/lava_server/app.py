@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from . import scheduler
 from .api import (
     checkout_sessions,
     connections,
@@ -89,6 +90,7 @@ def build_app(svc: Services) -> web.Application:
     webhook_delivery.setup(app, svc.db, svc.keyring, svc.ids, svc.settings.webhooks)
     gateway_routes.setup(app, svc)
     app.cleanup_ctx.append(_idempotency_sweeper(svc))
+    scheduler.setup(app, svc)
     if svc.settings.demo_provider:
         from . import demo_provider
 

@@ -74,5 +74,5 @@ async def advance(request: web.Request) -> web.Response:
     svc = services(request)
     body = await read_optional_object(request)
     to = _time(body.get("frozen_time"), "frozen_time")
-    clock, report = await domain.advance(svc.db, svc, charger_for(key.mode), key, request.match_info["clock_id"], to)
+    clock, report = await domain.advance(svc.db, svc, charger_for, key, request.match_info["clock_id"], to)
     return json_response({**render_plans.test_clock(clock), "ran": report.as_dict()})

@@ -1,9 +1,10 @@
 """Cycle and bundle credits as ledger transfers (spec §4.3–4.7).
 
-Accounts (per customer wallet): ``wallet:<id>:cycle`` (kind ``credit_cycle``; included credit and
-rollover; negative while in debt) and ``wallet:<id>:bundle`` (kind ``credit_bundle``; never
-negative). Credits are issued from, and forfeited back to, the per-mode system account
-``credit_issued:<mode>``; plan and bundle payments move ``external_funding`` → merchant revenue.
+Accounts (per customer of a merchant): ``wallet:<wal>:cycle:<con>`` (kind ``credit_cycle``;
+included credit and rollover; negative while in debt) and ``wallet:<wal>:bundle:<con>`` (kind
+``credit_bundle``; never negative). Credits are issued from, forfeited back to and redeemed into
+the merchant's ``credit_issued:<merchant>:<mode>``; plan and bundle payments move
+``external_funding`` → merchant revenue (the merchant is paid once, when credit is bought).
 Every function here runs inside the caller's transaction, which must have locked the customer's
 wallet first (``ledger.lock_balance``): the wallet row serialises everything that touches its credits.
 
@@ -19,7 +20,7 @@ from typing import Literal
 from ..ids import Mode
 from ..store import Executor
 from . import ledger
-from .accounts import cycle_credit_account, merchant_revenue_account, system_account
+from .accounts import merchant_revenue_account, system_account
 
 CreditKind = Literal["cycle_grant", "bundle_grant", "credit_forfeit", "plan_payment", "bundle_payment"]
 CREDIT_KINDS: tuple[CreditKind, ...] = (
@@ -29,17 +30,13 @@ CREDIT_KINDS: tuple[CreditKind, ...] = (
     "plan_payment",
     "bundle_payment",
 )
+CreditOwner = ledger.CreditOwner
 
 
-def issued_account(mode: Mode) -> str:
-    return system_account("credit_issued", mode)
-
-
-async def _ensure_system(tx: Executor, mode: Mode, merchant_id: str) -> None:
+async def _ensure_payment_accounts(tx: Executor, mode: Mode, merchant_id: str) -> None:
     await ledger.ensure_accounts(
         tx,
         [
-            (issued_account(mode), "credit_issued", mode, None),
             (system_account("external_funding", mode), "external_funding", mode, None),
             (merchant_revenue_account(merchant_id, mode), "merchant_revenue", mode, merchant_id),
         ],
@@ -47,48 +44,39 @@ async def _ensure_system(tx: Executor, mode: Mode, merchant_id: str) -> None:
 
 
 async def key_used(tx: Executor, key: str) -> bool:
+    """Whether a transfer with this idempotency key exists."""
     return int(await tx.fetchval("SELECT COUNT(*) FROM ledger_transfers WHERE idempotency_key = $1", key)) != 0
 
 
-async def lock(tx: Executor, wallet_id: str, mode: Mode) -> ledger.CreditSources:
+async def lock(tx: Executor, owner: CreditOwner) -> ledger.CreditSources:
     """Lock the customer's wallet row and read its credit balances (creating the accounts)."""
-    await ledger.lock_balance(tx, ledger.wallet_account(wallet_id))
-    return await ledger.read_credits(tx, wallet_id, mode)
+    await ledger.lock_balance(tx, ledger.wallet_account(owner.wallet_id))
+    return await ledger.read_credits(tx, owner)
 
 
-async def grant_cycle(
-    book: ledger.Ledger, tx: Executor, *, wallet_id: str, mode: Mode, merchant_id: str, amount: int, key: str
-) -> bool:
+async def grant_cycle(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, amount: int, key: str) -> bool:
     """Add ``amount`` to cycle credits (repaying any debt first, since debt is a negative balance)."""
     if amount <= 0:
         return False
-    await _ensure_system(tx, mode, merchant_id)
+    src = await ledger.read_credits(tx, owner)
     t = await book.transfer(
-        tx,
-        key=key,
-        debit=issued_account(mode),
-        credit=cycle_credit_account(wallet_id),
-        amount=amount,
-        kind="cycle_grant",
+        tx, key=key, debit=src.issuer_account, credit=src.cycle_account, amount=amount, kind="cycle_grant"
     )
     return t.created
 
 
-async def grant_bundle(
-    book: ledger.Ledger, tx: Executor, *, wallet_id: str, mode: Mode, merchant_id: str, amount: int, key: str
-) -> None:
+async def grant_bundle(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, amount: int, key: str) -> None:
     """Add a bundle's ``amount``: first repaying cycle debt (spec §4.5), the rest to bundle credits."""
-    await _ensure_system(tx, mode, merchant_id)
-    credits = await ledger.read_credits(tx, wallet_id, mode)
-    repay = min(max(-credits.cycle_balance, 0), amount)
     if await key_used(tx, f"{key}:bundle") or await key_used(tx, f"{key}:repay"):
         return
+    src = await ledger.read_credits(tx, owner)
+    repay = min(max(-src.cycle_balance, 0), amount)
     if repay:
         await book.transfer(
             tx,
             key=f"{key}:repay",
-            debit=issued_account(mode),
-            credit=credits.cycle_account,
+            debit=src.issuer_account,
+            credit=src.cycle_account,
             amount=repay,
             kind="bundle_grant",
         )
@@ -96,22 +84,23 @@ async def grant_bundle(
         await book.transfer(
             tx,
             key=f"{key}:bundle",
-            debit=issued_account(mode),
-            credit=credits.bundle_account,
+            debit=src.issuer_account,
+            credit=src.bundle_account,
             amount=amount - repay,
             kind="bundle_grant",
         )
 
 
-async def forfeit(book: ledger.Ledger, tx: Executor, *, account: str, mode: Mode, merchant_id: str, key: str) -> int:
-    """Forfeit an account's positive balance back to ``credit_issued`` (once per ``key``); the amount."""
+async def forfeit(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, bundle: bool, key: str) -> int:
+    """Forfeit the cycle (or bundle) credits' positive balance back to the issuer, once per ``key``.
+    Returns the amount (0 when nothing was left or the key was used)."""
     if await key_used(tx, key):
         return 0
-    balance = (await book.balance(account, tx)).balance
+    src = await ledger.read_credits(tx, owner)
+    account, balance = (src.bundle_account, src.bundle_balance) if bundle else (src.cycle_account, src.cycle_balance)
     if balance <= 0:
         return 0
-    await _ensure_system(tx, mode, merchant_id)
-    await book.transfer(tx, key=key, debit=account, credit=issued_account(mode), amount=balance, kind="credit_forfeit")
+    await book.transfer(tx, key=key, debit=account, credit=src.issuer_account, amount=balance, kind="credit_forfeit")
     return balance
 
 
@@ -129,7 +118,7 @@ async def take_payment(
     """Record money collected from the customer's card for the merchant (plan period or bundle)."""
     if amount <= 0:
         return
-    await _ensure_system(tx, mode, merchant_id)
+    await _ensure_payment_accounts(tx, mode, merchant_id)
     await book.transfer(
         tx,
         key=key,

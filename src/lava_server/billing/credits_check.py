@@ -1,13 +1,13 @@
 """``lava ledger check`` for plan credits (issue 10): the invariants ``billing/credits.py`` keeps.
 
 1. Bundle credits are never negative (debt lives only on cycle credits, spec §4.5).
-2. No held amount sits on a credit sub-account (holds are on the wallet row).
-3. Credit sub-accounts move only through the credit kinds and request charges: every transfer
-   touching one is ``cycle_grant``, ``bundle_grant``, ``credit_forfeit`` or a request's charge part.
-4. ``credit_issued`` only issues credit to, and takes forfeits from, credit sub-accounts.
+2. No hold sits on a credit sub-account (holds are on the wallet row).
+3. Every transfer touching a credit sub-account or an issuer is a grant, a forfeit or a request's
+   charge drawn from credits (with its request id); nothing else moves plan credits.
+4. Each merchant's ``credit_issued`` balance is exactly minus the credits its customers hold:
+   no credit appears or vanishes (a forfeit is a transfer back, never a reset).
 5. A subscription never got more cycle grants or plan payments than cycles it has had
-   (``cycle_number`` + 1), and a top-up sequence never paid twice: grants and payments are
-   exactly-once per cycle (their keys carry subscription and cycle).
+   (``cycle_number`` + 1): grants and payments are exactly-once per cycle (keys carry both).
 """
 
 from __future__ import annotations
@@ -23,25 +23,36 @@ MOVES = ("cycle_grant", "bundle_grant", "credit_forfeit")
 async def check_credits(db: Executor, accounts: list[dict[str, Any]]) -> list[str]:
     """Every problem found, as text (empty when all hold)."""
     problems: list[str] = []
+    kinds = {str(a["id"]): str(a["kind"]) for a in accounts}
+    held_by_customers: dict[str, int] = {}
+    owners = {
+        r["id"]: f"credit_issued:{r['merchant_id']}:{r['mode']}"
+        for r in await db.fetchall("SELECT id, merchant_id, mode FROM connections")
+    }
     for acc in accounts:
         if acc["kind"] == "credit_bundle" and int(acc["balance"]) < 0:
             problems.append(f"{acc['id']}: bundle credits are negative ({int(acc['balance'])})")
-        if acc["kind"] in CREDIT_KINDS and int(acc["held"]) != 0:
-            problems.append(f"{acc['id']}: a credit sub-account carries a hold ({int(acc['held'])})")
+        if acc["kind"] in CREDIT_KINDS:
+            if int(acc["held"]) != 0:
+                problems.append(f"{acc['id']}: a credit sub-account carries a hold ({int(acc['held'])})")
+            issuer = owners.get(str(acc["owner_id"]), "?")
+            held_by_customers[issuer] = held_by_customers.get(issuer, 0) + int(acc["balance"])
+    for acc in accounts:
+        if acc["kind"] == "credit_issued" and int(acc["balance"]) != -held_by_customers.get(str(acc["id"]), 0):
+            problems.append(
+                f"{acc['id']}: balance {int(acc['balance'])} != minus the credits its customers hold"
+                f" ({held_by_customers.get(str(acc['id']), 0)})"
+            )
     rows = await db.fetchall(
-        "SELECT t.idempotency_key, t.kind, t.request_id, t.debit_account, t.credit_account FROM ledger_transfers t"
-        " WHERE t.debit_account LIKE 'wallet:%:%' OR t.credit_account LIKE 'wallet:%:%'"
-        " OR t.debit_account LIKE 'credit_issued:%' OR t.credit_account LIKE 'credit_issued:%'"
+        "SELECT idempotency_key, kind, request_id, debit_account, credit_account FROM ledger_transfers"
+        " WHERE debit_account LIKE 'credit_issued:%' OR credit_account LIKE 'credit_issued:%'"
     )
     for r in rows:
-        touches_credit = ":" in str(r["debit_account"]).removeprefix("wallet:") and str(r["debit_account"]).startswith(
-            "wallet:"
-        )
-        if r["kind"] in MOVES:
-            continue
-        if touches_credit and r["request_id"] is not None:
-            continue  # a request's charge drawn from credits
-        problems.append(f"transfer {r['idempotency_key']}: kind {r['kind']} may not move plan credits")
+        other = r["credit_account"] if str(r["debit_account"]).startswith("credit_issued:") else r["debit_account"]
+        if kinds.get(str(other)) not in CREDIT_KINDS:
+            problems.append(f"transfer {r['idempotency_key']}: credit issued to a non-credit account {other}")
+        elif r["kind"] not in MOVES and r["request_id"] is None:
+            problems.append(f"transfer {r['idempotency_key']}: kind {r['kind']} may not move plan credits")
     counts = await db.fetchall(
         "SELECT s.id, s.cycle_number,"
         " (SELECT COUNT(*) FROM ledger_transfers t WHERE t.kind = 'cycle_grant'"

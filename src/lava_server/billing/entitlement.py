@@ -63,8 +63,7 @@ async def check_and_hold(
     try:
         await ledger.place_credit_hold(
             tx,
-            wallet_id=plan.wallet_id,
-            mode=mode,
+            owner=ledger.CreditOwner(plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, mode),
             request_id=request_id,
             amount=amount,
             floor=floor,

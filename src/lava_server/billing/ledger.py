@@ -367,17 +367,20 @@ async def post_charge(
     if credits is not None:
         # Plan customer: cycle → bundle → prepaid, the rest as cycle debt (spec §4.3, §4.5).
         left = {"cycle": max(credits.cycle_balance, 0), "bundle": max(credits.bundle_balance, 0), "wallet": capacity}
+        # Credits redeem to their issuer (the merchant was paid when they were bought); prepaid
+        # money goes where the part says.
         sources = {"cycle": credits.cycle_account, "bundle": credits.bundle_account, "wallet": wallet}
         for part in [p for p in parts if p.payer == "wallet" and p.amount > 0]:
             rest = part.amount
             for side in ("cycle", "bundle", "wallet"):
                 take = min(rest, left[side])
                 if take:
-                    await move(sources[side], part.credit, take, part.name, side)
+                    to = part.credit if side == "wallet" else credits.issuer_account
+                    await move(sources[side], to, take, part.name, side)
                     left[side] -= take
                     rest -= take
             if rest:
-                await move(credits.cycle_account, part.credit, rest, part.name, "debt")
+                await move(credits.cycle_account, credits.issuer_account, rest, part.name, "debt")
             wallet_paid += part.amount
         capacity = left["wallet"]
         parts = [p for p in parts if p.payer != "wallet"]
@@ -404,13 +407,14 @@ async def post_charge(
 
 # The invariant checker lives in its own module; re-exported here so ``ledger.check`` reads naturally.
 from .ledger_check import CheckReport, check  # noqa: E402
-from .ledger_credits import CreditSources, place_credit_hold, read_credits  # noqa: E402
+from .ledger_credits import CreditOwner, CreditSources, place_credit_hold, read_credits  # noqa: E402
 
 __all__ = [
     "Balance",
     "ChargePart",
     "ChargeResult",
     "CheckReport",
+    "CreditOwner",
     "CreditSources",
     "IdempotencyConflict",
     "InsufficientFunds",

@@ -80,10 +80,11 @@ async def _check_holds_and_floors(db: Executor, accounts: list[dict[str, object]
         floor = ProductConfig.from_json(row["config"]).overdraft_floor_units
         key = wallet_account(row["wallet_id"])
         floors[key] = max(floors.get(key, 0), floor)
-    credit = {str(a["owner_id"]): 0 for a in accounts if a["kind"] in ("credit_cycle", "credit_bundle")}
+    credit: dict[str, int] = {}
     for acc in accounts:
-        if acc["kind"] in ("credit_cycle", "credit_bundle"):
-            credit[str(acc["owner_id"])] += int(acc["balance"])  # type: ignore[call-overload]
+        if acc["kind"] in ("credit_cycle", "credit_bundle"):  # wallet:<wal>:cycle|bundle:<con>
+            wallet_id = str(acc["id"]).split(":")[1]
+            credit[wallet_id] = credit.get(wallet_id, 0) + int(acc["balance"])  # type: ignore[call-overload]
     for wallet_id, total in credit.items():  # a plan customer's holds may reserve its credits too
         key = wallet_account(wallet_id)
         floors[key] = floors.get(key, 0) + total

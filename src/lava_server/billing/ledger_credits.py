@@ -10,8 +10,18 @@ from dataclasses import dataclass
 
 from ..ids import Mode
 from ..store import Executor
-from .accounts import bundle_credit_account, cycle_credit_account, wallet_account
+from .accounts import bundle_credit_account, credit_issued_account, cycle_credit_account, wallet_account
 from .ledger import InsufficientFunds, ensure_accounts, lock_balance
+
+
+@dataclass(frozen=True)
+class CreditOwner:
+    """Whose plan credits: one customer (connection) of one merchant, on its wallet."""
+
+    wallet_id: str
+    connection_id: str
+    merchant_id: str
+    mode: Mode
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,7 @@ class CreditSources:
 
     cycle_account: str
     bundle_account: str
+    issuer_account: str
     cycle_balance: int
     bundle_balance: int
 
@@ -29,18 +40,27 @@ class CreditSources:
         return self.cycle_balance + self.bundle_balance
 
 
-async def read_credits(tx: Executor, wallet_id: str, mode: Mode) -> CreditSources:
+async def read_credits(tx: Executor, owner: CreditOwner) -> CreditSources:
     """The customer's credit accounts (created when missing) and balances. Call after locking the
     wallet (``lock_balance``): the wallet row serialises every change to its credits."""
-    cycle, bundle = cycle_credit_account(wallet_id), bundle_credit_account(wallet_id)
-    await ensure_accounts(tx, [(cycle, "credit_cycle", mode, wallet_id), (bundle, "credit_bundle", mode, wallet_id)])
+    cycle = cycle_credit_account(owner.wallet_id, owner.connection_id)
+    bundle = bundle_credit_account(owner.wallet_id, owner.connection_id)
+    issuer = credit_issued_account(owner.merchant_id, owner.mode)
+    await ensure_accounts(
+        tx,
+        [
+            (cycle, "credit_cycle", owner.mode, owner.connection_id),
+            (bundle, "credit_bundle", owner.mode, owner.connection_id),
+            (issuer, "credit_issued", owner.mode, owner.merchant_id),
+        ],
+    )
     rows = await tx.fetchall("SELECT id, balance FROM ledger_accounts WHERE id IN ($1, $2)", cycle, bundle)
     balances = {r["id"]: int(r["balance"]) for r in rows}
-    return CreditSources(cycle, bundle, balances.get(cycle, 0), balances.get(bundle, 0))
+    return CreditSources(cycle, bundle, issuer, balances.get(cycle, 0), balances.get(bundle, 0))
 
 
 async def place_credit_hold(
-    tx: Executor, *, wallet_id: str, mode: Mode, request_id: str, amount: int, floor: int, at: int, expires_at: int
+    tx: Executor, *, owner: CreditOwner, request_id: str, amount: int, floor: int, at: int, expires_at: int
 ) -> CreditSources:
     """Reserve ``amount`` for a plan customer's call against cycle + bundle + prepaid (+ floor).
 
@@ -48,9 +68,9 @@ async def place_credit_hold(
     credits net of debt. A zero amount always passes. Raises InsufficientFunds."""
     assert amount >= 0
     assert floor >= 0
-    account = wallet_account(wallet_id)
+    account = wallet_account(owner.wallet_id)
     current = await lock_balance(tx, account)
-    credits = await read_credits(tx, wallet_id, mode)
+    credits = await read_credits(tx, owner)
     capacity = current.available + floor + credits.total
     if amount > 0 and amount > capacity:
         raise InsufficientFunds(amount, capacity)

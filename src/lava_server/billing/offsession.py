@@ -8,6 +8,7 @@ attempt, or subscription + top-up sequence): a retried or racing worker cannot c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,3 +54,6 @@ class NoProcessorCharger:
 def charger_for(mode: str) -> OffSessionCharger:
     """The off-session charger of a mode: the test card charger in test mode."""
     return TestCardCharger() if mode == "test" else NoProcessorCharger()
+
+
+ChargerFor = Callable[[str], OffSessionCharger]  # the charger of a mode

@@ -19,7 +19,7 @@ from ..store import subscriptions as repo
 from ..store.subscriptions import SubscriptionRecord
 from . import credits
 from . import subscriptions as subs
-from .offsession import OffSessionCharger
+from .offsession import ChargerFor
 
 MAX_RENEWAL_FAILURES = 3  # the first attempt, then retries on day 1 and day 3
 TOPUP_BACKOFF_US = 3_600_000_000  # no retry for 1 h after a failed top-up
@@ -68,7 +68,7 @@ async def due_subscriptions(ex: Executor, *, now: int, clock_id: str | None) -> 
 
 
 async def run_due(
-    deps: subs.BillingDeps, charger: OffSessionCharger, db: Database, *, now: int, clock_id: str | None
+    deps: subs.BillingDeps, charger: ChargerFor, db: Database, *, now: int, clock_id: str | None
 ) -> DueReport:
     """Renew every due subscription (as many cycles as ``now`` covers), then run due top-ups."""
     report = DueReport()
@@ -81,12 +81,12 @@ async def run_due(
 
 
 async def _locked(tx: Executor, deps: subs.BillingDeps, sub: SubscriptionRecord) -> SubscriptionRecord | None:
-    await credits.lock(tx, sub.wallet_id, sub.mode)
+    await credits.lock(tx, subs.owner_of(sub))
     return await repo.get(tx, sub.id)
 
 
 async def renew_step(
-    deps: subs.BillingDeps, charger: OffSessionCharger, db: Database, sub_id: str, now: int, report: DueReport
+    deps: subs.BillingDeps, charger: ChargerFor, db: Database, sub_id: str, now: int, report: DueReport
 ) -> bool:
     """Process one due cycle end of ``sub_id``; False when nothing (more) is due."""
     sub = await repo.get(db, sub_id)
@@ -105,7 +105,11 @@ async def renew_step(
     plan = await plan_repo.get_plan_any(db, pending.get("plan_id") or sub.plan_id)
     assert plan is not None
     charge_key = f"sub:{sub.id}:cycle:{n + 1}:attempt:{sub.renewal_failures}"
-    result = await charger.charge(sub.payment_method, plan.period_amount, charge_key) if plan.period_amount else None
+    result = (
+        await charger(sub.mode).charge(sub.payment_method, plan.period_amount, charge_key)
+        if plan.period_amount
+        else None
+    )
     async with db.transaction() as tx:
         fresh = await _locked(tx, deps, sub)
         if fresh is None or fresh.status != "active" or fresh.cycle_number != n:
@@ -170,9 +174,7 @@ async def renew_step(
         await credits.grant_cycle(
             deps.ledger,
             tx,
-            wallet_id=fresh.wallet_id,
-            mode=fresh.mode,
-            merchant_id=fresh.merchant_id,
+            subs.owner_of(fresh),
             amount=plan.included_credit,
             key=f"sub:{fresh.id}:cycle:{n + 1}:grant",
         )
@@ -214,7 +216,7 @@ async def request_top_up(db: Executor, connection_id: str | None) -> None:
 
 async def run_top_ups(
     deps: subs.BillingDeps,
-    charger: OffSessionCharger,
+    charger: ChargerFor,
     db: Database,
     *,
     now: int,
@@ -226,8 +228,8 @@ async def run_top_ups(
     where, extra = _clock_filter(clock_id)
     rows = await db.fetchall(
         "SELECT s.id FROM subscriptions s JOIN connections c ON c.id = s.connection_id"
-        " LEFT JOIN ledger_accounts cy ON cy.id = 'wallet:' || s.wallet_id || ':cycle'"
-        " LEFT JOIN ledger_accounts bu ON bu.id = 'wallet:' || s.wallet_id || ':bundle'"
+        " LEFT JOIN ledger_accounts cy ON cy.id = 'wallet:' || s.wallet_id || ':cycle:' || s.connection_id"
+        " LEFT JOIN ledger_accounts bu ON bu.id = 'wallet:' || s.wallet_id || ':bundle:' || s.connection_id"
         " WHERE s.status = 'active' AND s.auto_top_up_bundle_id IS NOT NULL AND s.topup_blocked_until <= $1"
         f" AND (s.topup_requested = 1 OR COALESCE(cy.balance, 0) + COALESCE(bu.balance, 0) <= 0) AND {where}",
         now,
@@ -238,7 +240,7 @@ async def run_top_ups(
 
 
 async def top_up(
-    deps: subs.BillingDeps, charger: OffSessionCharger, db: Database, sub_id: str, now: int, report: DueReport
+    deps: subs.BillingDeps, charger: ChargerFor, db: Database, sub_id: str, now: int, report: DueReport
 ) -> None:
     sub = await repo.get(db, sub_id)
     if sub is None or sub.status != "active" or sub.auto_top_up_bundle_id is None:
@@ -247,7 +249,7 @@ async def top_up(
     if bundle is None:
         return
     seq = sub.topup_seq
-    result = await charger.charge(sub.payment_method, bundle.cost, f"topup:{sub.id}:{seq}")
+    result = await charger(sub.mode).charge(sub.payment_method, bundle.cost, f"topup:{sub.id}:{seq}")
     async with db.transaction() as tx:
         fresh = await _locked(tx, deps, sub)
         if fresh is None or fresh.topup_seq != seq:
@@ -274,13 +276,7 @@ async def top_up(
             reason=result.payment_id,
         )
         await credits.grant_bundle(
-            deps.ledger,
-            tx,
-            wallet_id=fresh.wallet_id,
-            mode=fresh.mode,
-            merchant_id=fresh.merchant_id,
-            amount=bundle.credit_amount,
-            key=f"topup:{fresh.id}:{seq}",
+            deps.ledger, tx, subs.owner_of(fresh), amount=bundle.credit_amount, key=f"topup:{fresh.id}:{seq}"
         )
         await repo.update(tx, fresh.id, {"topup_seq": seq + 1, "topup_requested": False})
         await subs.emit(deps, tx, fresh, "customer.credits.topped_up", bundle_id=bundle.id)
@@ -295,7 +291,7 @@ async def buy_bundle(
     bundle = await plan_repo.get_bundle(tx, sub.merchant_id, sub.mode, bundle_id)
     if bundle is None or bundle.plan_id != sub.plan_id:
         raise ApiError(400, "bundle_not_on_plan", "this bundle is not on the customer's active plan")
-    await credits.lock(tx, sub.wallet_id, sub.mode)
+    await credits.lock(tx, subs.owner_of(sub))
     await credits.take_payment(
         deps.ledger,
         tx,
@@ -305,12 +301,4 @@ async def buy_bundle(
         key=f"{paid_key}:payment",
         kind="bundle_payment",
     )
-    await credits.grant_bundle(
-        deps.ledger,
-        tx,
-        wallet_id=sub.wallet_id,
-        mode=sub.mode,
-        merchant_id=sub.merchant_id,
-        amount=bundle.credit_amount,
-        key=paid_key,
-    )
+    await credits.grant_bundle(deps.ledger, tx, subs.owner_of(sub), amount=bundle.credit_amount, key=paid_key)

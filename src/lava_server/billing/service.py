@@ -301,7 +301,12 @@ class BillingService:
         await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
         # A current customer's charge draws cycle → bundle → prepaid credits (spec §4.3).
         credits = (
-            await ledger.read_credits(tx, plan.wallet_id, plan.merchant.mode) if rec.token_form == "customer" else None
+            await ledger.read_credits(
+                tx,
+                ledger.CreditOwner(plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, plan.merchant.mode),
+            )
+            if rec.token_form == "customer"
+            else None
         )
         requests = 1 if plan.billable and count_request else 0
         quantity = billable_units(config, usage, requests) if requests else 0

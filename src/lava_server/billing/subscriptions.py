@@ -24,7 +24,6 @@ from ..store.outbox import Event, EventType, Outbox
 from ..store.plans import Interval, PlanRecord
 from ..store.subscriptions import SubscriptionRecord
 from . import credits
-from .accounts import bundle_credit_account, cycle_credit_account
 from .ledger import Ledger
 
 SUBSCRIPTION = "sub"
@@ -52,6 +51,11 @@ def add_intervals(anchor_us: int, interval: Interval, k: int) -> int:
     year, month = dt.year + index // 12, index % 12 + 1
     day = min(dt.day, calendar.monthrange(year, month)[1])
     return from_datetime(dt.replace(year=year, month=month, day=day))
+
+
+def owner_of(sub: SubscriptionRecord) -> credits.CreditOwner:
+    """The credit owner of a subscription: its customer at its merchant."""
+    return credits.CreditOwner(sub.wallet_id, sub.connection_id, sub.merchant_id, sub.mode)
 
 
 def cycle_end(sub: SubscriptionRecord, cycle_number: int) -> int:
@@ -124,13 +128,7 @@ async def start(
     )
     await repo.insert(tx, sub)
     await credits.grant_cycle(
-        deps.ledger,
-        tx,
-        wallet_id=wallet_id,
-        mode=plan.mode,
-        merchant_id=plan.merchant_id,
-        amount=plan.included_credit,
-        key=f"sub:{sub_id}:cycle:0:grant",
+        deps.ledger, tx, owner_of(sub), amount=plan.included_credit, key=f"sub:{sub_id}:cycle:0:grant"
     )
     if announce:
         await emit(deps, tx, sub, "subscription.created")
@@ -142,7 +140,7 @@ async def join_default_plan(
 ) -> SubscriptionRecord:
     """Spec §4.6: every new customer starts on the merchant's default free plan (implicitly: no
     ``subscription.created`` event, the customer's own ``customer.created`` says it)."""
-    await credits.lock(tx, wallet_id, mode)
+    await credits.lock(tx, credits.CreditOwner(wallet_id, connection_id, merchant_id, mode))
     plan = await plan_repo.ensure_default_plan(tx, deps.ids.new(PLAN, mode), merchant_id, mode)
     at = await clock_now(tx, connection_id)
     return await start(deps, tx, connection_id=connection_id, wallet_id=wallet_id, plan=plan, at=at, announce=False)
@@ -155,23 +153,9 @@ async def end_cycle_credits(deps: BillingDeps, tx: Executor, sub: SubscriptionRe
     snap = sub.plan_snapshot
     base = f"sub:{sub.id}:cycle:{sub.cycle_number}"
     if snap["rollover_type"] == "none":
-        await credits.forfeit(
-            deps.ledger,
-            tx,
-            account=cycle_credit_account(sub.wallet_id),
-            mode=sub.mode,
-            merchant_id=sub.merchant_id,
-            key=f"{base}:forfeit_cycle",
-        )
+        await credits.forfeit(deps.ledger, tx, owner_of(sub), bundle=False, key=f"{base}:forfeit_cycle")
     if bundles and snap["bundle_rollover_type"] == "none":
-        await credits.forfeit(
-            deps.ledger,
-            tx,
-            account=bundle_credit_account(sub.wallet_id),
-            mode=sub.mode,
-            merchant_id=sub.merchant_id,
-            key=f"{base}:forfeit_bundle",
-        )
+        await credits.forfeit(deps.ledger, tx, owner_of(sub), bundle=True, key=f"{base}:forfeit_bundle")
 
 
 async def switch_now(
@@ -208,13 +192,7 @@ async def switch_now(
     if not await repo.update(tx, sub.id, fields, only_if_cycle=sub.cycle_number):
         raise ApiError(409, "subscription_changed", "the subscription changed meanwhile; try again")
     await credits.grant_cycle(
-        deps.ledger,
-        tx,
-        wallet_id=sub.wallet_id,
-        mode=sub.mode,
-        merchant_id=sub.merchant_id,
-        amount=plan.included_credit,
-        key=f"sub:{sub.id}:cycle:{n}:grant",
+        deps.ledger, tx, owner_of(sub), amount=plan.included_credit, key=f"sub:{sub.id}:cycle:{n}:grant"
     )
     updated = await repo.get(tx, sub.id)
     assert updated is not None
@@ -241,7 +219,7 @@ async def subscribe_free(
     if not plan.is_free:
         raise ApiError(400, "paid_plan_requires_checkout", "a paid plan is bought through checkout")
     at = await clock_now(tx, connection_id)
-    await credits.lock(tx, wallet_id, plan.mode)
+    await credits.lock(tx, credits.CreditOwner(wallet_id, connection_id, plan.merchant_id, plan.mode))
     current = await repo.active_for(tx, connection_id)
     if current is None:
         return await start(deps, tx, connection_id=connection_id, wallet_id=wallet_id, plan=plan, at=at)
@@ -267,7 +245,7 @@ async def subscribe_paid(
     have charged (a downgrade is pending to the cycle end, or a pending cancellation was cleared).
     Raises 400 ``already_subscribed`` for the current plan with nothing pending."""
     at = await clock_now(tx, connection_id)
-    await credits.lock(tx, wallet_id, plan.mode)
+    await credits.lock(tx, credits.CreditOwner(wallet_id, connection_id, plan.merchant_id, plan.mode))
     current = await repo.active_for(tx, connection_id)
     if current is not None and current.plan_id == plan.id:
         if current.pending_change is None:

@@ -17,7 +17,7 @@ from ..store import Database, Executor
 from ..store import subscriptions as sub_repo
 from ..store.merchants import MerchantKey
 from . import subscriptions as subs
-from .offsession import OffSessionCharger
+from .offsession import ChargerFor
 from .renewals import DueReport, run_due
 
 CLOCK = "clock"
@@ -105,7 +105,7 @@ async def attach(db: Database, key: MerchantKey, clock_id: str, connection_id: s
 async def advance(
     db: Database,
     deps: subs.BillingDeps,
-    charger: OffSessionCharger,
+    charger: ChargerFor,
     key: MerchantKey,
     clock_id: str,
     to: int,
