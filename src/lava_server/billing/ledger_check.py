@@ -87,7 +87,7 @@ async def _check_holds_and_floors(db: Executor, accounts: list[dict[str, object]
             credit[wallet_id] = credit.get(wallet_id, 0) + int(acc["balance"])  # type: ignore[call-overload]
     for wallet_id, total in credit.items():  # a plan customer's holds may reserve its credits too
         key = wallet_account(wallet_id)
-        floors[key] = floors.get(key, 0) + total
+        floors[key] = floors.get(key, 0) + max(total, 0)
     for acc in accounts:
         if acc["kind"] != "wallet":
             continue
