@@ -31,7 +31,10 @@ async def buy_plan(
     charge the first period now when it is an upgrade (or a first plan), else a pending downgrade."""
     if plan.is_free:
         async with db.transaction() as tx:
-            return await subs.subscribe_free(deps, tx, connection_id=connection_id, wallet_id=wallet_id, plan=plan)
+            sub = await subs.subscribe_free(deps, tx, connection_id=connection_id, wallet_id=wallet_id, plan=plan)
+            if payment_method is not None:  # kept for auto top-ups
+                await repo.update(tx, sub.id, {"payment_method": payment_method})
+            return sub
     current = await repo.active_for(db, connection_id)
     if current is not None and current.plan_id == plan.id and current.pending_change is None:
         raise ApiError(400, "already_subscribed", "the customer is already on this plan")
