@@ -223,7 +223,8 @@ async def _plan_bundle(tx: Executor, key: MerchantKey, plan_id: str, bundle_id: 
 
 
 async def delete_plan(svc: Services, key: MerchantKey, plan_id: str) -> None:
-    """Soft delete. 409 ``default_plan`` for the free default, 409 ``plan_in_use`` with active subscribers."""
+    """Soft delete, with its bundles. 409 ``default_plan`` for the free default, 409 ``plan_in_use``
+    with active subscribers."""
     async with svc.db.transaction() as tx:
         plan = await repo.get_plan(tx, key.merchant_id, key.mode, plan_id)
         if plan is None:
@@ -235,4 +236,7 @@ async def delete_plan(svc: Services, key: MerchantKey, plan_id: str) -> None:
         )
         if int(users or 0) > 0:
             raise ApiError(409, "plan_in_use", "this plan has active subscriptions")
-        await repo.update_plan(tx, plan.id, {"deleted_at": now_us()})
+        at = now_us()
+        await repo.update_plan(tx, plan.id, {"deleted_at": at})
+        for bundle in plan.bundles:  # a deleted plan's bundles are gone too (404)
+            await repo.delete_bundle(tx, bundle.id, at)
