@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 DECLINING_METHODS = frozenset({"pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds"})
+TEST_PROCESSOR_PREFIX = "tpm_"  # checkout's test processor: tpm_<last4>; only 4242 succeeds
 TEST_METHODS = frozenset({"pm_card_visa", "pm_card_mastercard", *DECLINING_METHODS})
 
 
@@ -38,6 +39,9 @@ class TestCardCharger:
     async def charge(self, payment_method: str | None, amount: int, idempotency_key: str) -> ChargeResult:
         if payment_method is None:
             return ChargeResult(False, decline_code="no_payment_method")
+        if payment_method.startswith(TEST_PROCESSOR_PREFIX):  # a card saved by the test processor's page
+            ok = payment_method == TEST_PROCESSOR_PREFIX + "4242"
+            return ChargeResult(ok, f"pay_test_{idempotency_key}" if ok else None, None if ok else "card_declined")
         if payment_method in DECLINING_METHODS or payment_method not in TEST_METHODS:
             return ChargeResult(False, decline_code="card_declined")
         return ChargeResult(True, payment_id=f"pay_test_{idempotency_key}")

@@ -87,3 +87,10 @@ CREATE TABLE scheduler_leases (
     holder       TEXT NOT NULL,
     expires_at   BIGINT NOT NULL
 );
+
+-- What a subscription or credit_bundle checkout sells (spec §3.6); onboarding/topup sessions have no row.
+CREATE TABLE checkout_purchases (
+    session_id        TEXT PRIMARY KEY REFERENCES checkout_sessions (id),
+    plan_id           TEXT,
+    credit_bundle_id  TEXT
+);
