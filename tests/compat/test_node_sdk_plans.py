@@ -13,6 +13,7 @@ import pytest
 from tests.compat.dts_shapes import Field, check, shape
 from tests.compat.test_node_sdk import Driver, SdkVersion, assert_api_error, ok
 from tests.compat.test_node_sdk_current import ALIAS, new_merchant, node_1120  # noqa: F401
+from tests.plans.test_checkout_purchases import Shop
 from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.node
@@ -96,3 +97,43 @@ def test_plans_subscriptions_and_bundles(node_1120: str, lava_server: LiveServer
     assert ok(out["deleted"], "deletePlan") == {"id": updated["plan_id"], "deleted": True}
     assert_api_error(out["gone"], "retrievePlan deleted", 404, "not_found")
     assert_api_error(out["gone_bundle"], "a deleted plan's bundle", 404, "not_found")
+
+
+@pytest.mark.parametrize("profile", ["current", "compat"])
+def test_checkout_modes_through_the_sdk(node_1120: str, lava_server: LiveServer, profile: str) -> None:  # noqa: F811
+    """``checkoutSessions.create`` in ``subscription`` and ``credit_bundle`` modes, each completed on the page."""
+    from tests.plans.test_checkout_purchases import buy
+
+    key = new_merchant(lava_server, profile)
+    shop = Shop(lava_server, key)
+    drive = Driver(SDK, node_1120, lava_server)
+    out = drive.run("checkout", key, origin_url="http://127.0.0.1:3000", plan_id=shop.pro["plan_id"])
+    created = ok(out["subscription"], "checkoutSessions.create (subscription)")
+    ignore = ("$.completed_at: null",) if profile == "compat" else ()
+    problems = [
+        p
+        for p in check(created, shape(ALIAS, "RestCheckoutSession"), exact=profile == "current")
+        if not p.startswith(ignore)
+    ]
+    assert not problems, problems
+    assert created["checkout_mode"] == "subscription" and created["plan_id"] == shop.pro["plan_id"]
+    assert out["subscription_token"]["usable_by_hook"] is True
+    assert shop.api.get(f"/checkout_sessions/{created['checkout_session_id']}").json()["plan_id"] == shop.pro["plan_id"]
+    buy(shop, created)
+    customer_id = shop.api.get(f"/checkout_sessions/{created['checkout_session_id']}").json()["customer_id"]
+    assert shop.api.get(f"/customers/{customer_id}/subscription").json()["subscription"]["plan"]["name"] == "Pro"
+
+    bundle_id = shop.pro["credit_bundles"][0]["credit_bundle_id"]
+    out = drive.run(
+        "checkout",
+        key,
+        origin_url="http://127.0.0.1:3000",
+        plan_id=shop.pro["plan_id"],
+        customer_id=customer_id,
+        credit_bundle_id=bundle_id,
+    )
+    bundle = ok(out["bundle"], "checkoutSessions.create (credit_bundle)")
+    assert bundle["checkout_mode"] == "credit_bundle" and bundle["customer_id"] == customer_id
+    buy(shop, bundle, email=None)
+    credits = shop.api.get(f"/customers/{customer_id}/subscription").json()["subscription"]["credits"]
+    assert credits["bundle_remaining"] == "6.0000000000"

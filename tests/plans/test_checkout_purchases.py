@@ -15,9 +15,9 @@ from tests.support.live import LiveServer
 
 
 class Shop:
-    def __init__(self, server: LiveServer) -> None:
+    def __init__(self, server: LiveServer, key: str | None = None) -> None:
         self.server = server
-        self.key = server.merchant(f"co-plans-{uuid.uuid4().hex[:6]}")["secret_key"]
+        self.key = key or server.merchant(f"co-plans-{uuid.uuid4().hex[:6]}")["secret_key"]
         self.api = httpx.Client(base_url=server.api_base, headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
         self.pro = self.post(
             "/plans",

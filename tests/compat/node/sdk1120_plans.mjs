@@ -4,7 +4,7 @@
 // Usage: node sdk1120_plans.mjs '{"scenario": "plans", "base_url": "http://127.0.0.1:PORT/v1/", "secret_key": "aks_test_..."}'
 import { Lava } from 'lava1120';
 
-import { attempt, main, pageAll } from './lib.mjs';
+import { attempt, decodeCheckoutToken, main, pageAll } from './lib.mjs';
 
 await main({
   async plans(args) {
@@ -72,6 +72,29 @@ await main({
       deleted: await attempt(() => lava.subscriptions.deletePlan(paid.plan_id)),
       gone: await attempt(() => lava.subscriptions.retrievePlan(paid.plan_id)),
       gone_bundle: await attempt(() => lava.creditBundles.retrieve(updated.credit_bundles ? updated.credit_bundles[0].credit_bundle_id : 'x')),
+    };
+  },
+
+  /** checkoutSessions.create in both 11.2.0 modes (the page is completed by the Python side). */
+  async checkout(args) {
+    const lava = new Lava(args.secret_key, { baseUrl: args.base_url });
+    const subscription = await attempt(() =>
+      lava.checkoutSessions.create({ checkout_mode: 'subscription', origin_url: args.origin_url, plan_id: args.plan_id }),
+    );
+    const bundle = args.customer_id
+      ? await attempt(() =>
+          lava.checkoutSessions.create({
+            checkout_mode: 'credit_bundle',
+            origin_url: args.origin_url,
+            customer_id: args.customer_id,
+            credit_bundle_id: args.credit_bundle_id,
+          }),
+        )
+      : null;
+    return {
+      subscription,
+      subscription_token: subscription.checkout_session_token ? decodeCheckoutToken(subscription.checkout_session_token) : null,
+      bundle,
     };
   },
 });
