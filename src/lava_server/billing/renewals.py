@@ -94,6 +94,14 @@ async def renew_step(
         return False
     boundary, n = sub.cycle_end_at, sub.cycle_number
     pending = sub.pending_change or {}
+    deleted = await db.fetchval("SELECT deleted_at FROM connections WHERE id = $1", sub.connection_id)
+    if deleted is not None:  # a deleted customer is never charged again: its subscription ends here
+        async with db.transaction() as tx:
+            fresh = await _locked(tx, deps, sub)
+            if fresh is not None and fresh.cycle_number == n and fresh.status == "active":
+                await _cancel_now(deps, tx, fresh, boundary, reason="customer_deleted", fallback=False)
+                report.cancelled += 1
+        return False
     if pending.get("type") == "cancellation":
         async with db.transaction() as tx:
             fresh = await _locked(tx, deps, sub)
@@ -187,7 +195,13 @@ async def renew_step(
 
 
 async def _cancel_now(
-    deps: subs.BillingDeps, tx: Executor, sub: SubscriptionRecord, at: int, *, reason: str = "cancellation"
+    deps: subs.BillingDeps,
+    tx: Executor,
+    sub: SubscriptionRecord,
+    at: int,
+    *,
+    reason: str = "cancellation",
+    fallback: bool = True,
 ) -> None:
     """End ``sub`` at ``at``; a paid plan's customer falls back to the default free plan (§4.6)."""
     await subs.end_cycle_credits(deps, tx, sub, bundles=True)
@@ -198,7 +212,7 @@ async def _cancel_now(
     assert cancelled is not None
     await subs.emit(deps, tx, cancelled, "subscription.cancelled", reason=reason)
     plan = await plan_repo.get_plan_any(tx, sub.plan_id)
-    if plan is not None and not plan.is_default:
+    if fallback and plan is not None and not plan.is_default:
         free = await plan_repo.ensure_default_plan(tx, deps.ids.new(subs.PLAN, sub.mode), sub.merchant_id, sub.mode)
         await subs.start(deps, tx, connection_id=sub.connection_id, wallet_id=sub.wallet_id, plan=free, at=at)
 
