@@ -19,6 +19,7 @@ from ..store import subscriptions as repo
 from ..store.subscriptions import SubscriptionRecord
 from . import credits
 from . import subscriptions as subs
+from .ledger import CreditSources
 from .offsession import ChargerFor
 
 MAX_RENEWAL_FAILURES = 3  # the first attempt, then retries on day 1 and day 3
@@ -217,6 +218,18 @@ async def _cancel_now(
         await subs.start(deps, tx, connection_id=sub.connection_id, wallet_id=sub.wallet_id, plan=free, at=at)
 
 
+async def note_draw(tx: Executor, before: CreditSources, connection_id: str) -> None:
+    """After a charge drew on credits (same transaction): if it took ``total_remaining`` from > 0 to
+    ≤ 0 (a crossing), flag the subscription for its auto top-up."""
+    if before.total <= 0:
+        return
+    rows = await tx.fetchall(
+        "SELECT balance FROM ledger_accounts WHERE id IN ($1, $2)", before.cycle_account, before.bundle_account
+    )
+    if sum(int(r["balance"]) for r in rows) <= 0:
+        await request_top_up(tx, connection_id)
+
+
 async def request_top_up(db: Executor, connection_id: str | None) -> None:
     """A call was refused with ``insufficient_credits``: the next run tops up if a bundle is set."""
     if connection_id is None:
@@ -237,15 +250,13 @@ async def run_top_ups(
     clock_id: str | None,
     report: DueReport,
 ) -> None:
-    """Buy the auto top-up bundle for every subscription whose credits crossed to ≤ 0 (or that a
-    refused call flagged), at most one purchase per crossing and per customer at a time."""
+    """Buy the auto top-up bundle for every subscription flagged by a crossing to ≤ 0 or by a
+    refused call, at most one purchase per flag and per customer at a time."""
     where, extra = _clock_filter(clock_id)
     rows = await db.fetchall(
         "SELECT s.id FROM subscriptions s JOIN connections c ON c.id = s.connection_id"
-        " LEFT JOIN ledger_accounts cy ON cy.id = 'wallet:' || s.wallet_id || ':cycle:' || s.connection_id"
-        " LEFT JOIN ledger_accounts bu ON bu.id = 'wallet:' || s.wallet_id || ':bundle:' || s.connection_id"
         " WHERE s.status = 'active' AND s.auto_top_up_bundle_id IS NOT NULL AND s.topup_blocked_until <= $1"
-        f" AND (s.topup_requested = 1 OR COALESCE(cy.balance, 0) + COALESCE(bu.balance, 0) <= 0) AND {where}",
+        f" AND s.topup_requested = 1 AND {where}",
         now,
         *extra,
     )

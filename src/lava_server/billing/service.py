@@ -360,6 +360,8 @@ class BillingService:
             floor=config.overdraft_floor_units,
             credits=credits,
         )
+        if credits is not None:  # spec §4.4: crossing to ≤ 0 queues the auto top-up
+            await renewals.note_draw(tx, credits, plan.connection_id)
         rec.shortfall = result.shortfall
         rec.timestamp = at
         return charges, result.balance.available
