@@ -334,7 +334,7 @@ def test_legacy_header_gets_2025_shapes_and_810_sees_compat(stack: GatewayStack,
     usage_2025 = rest(server, key, "GET", "usage", params={"start": start}, headers=LEGACY).json()
     assert not check(usage_2025, shape("lava800", "RestUsage"), exact=False)
     sub = rest(server, key, "GET", f"connections/{customer['customer_id']}/subscription")
-    assert sub.json() == {"subscription": None}
+    assert sub.json()["subscription"]["plan"]["name"] == "Free"  # every customer starts on Free (spec §4.6)
 
 
 # --- secret keys ---------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from ..errors import not_found
 from ..ids import CONNECTION
 from ..store import connections as repo
 from ..store.outbox import Event
-from . import render
+from . import render, subscriptions
 from .deps import merchant, services
 from .jsonio import json_response
 from .params import cursor_param, limit_param, optional_str
+from .profiles import profile_of
 
 routes = web.RouteTableDef()
 
@@ -62,10 +63,10 @@ async def delete(request: web.Request) -> web.Response:
 
 @routes.get("/v1/connections/{connection_id}/subscription")
 async def subscription(request: web.Request) -> web.Response:
-    """The 8.x path of ``GET /v1/customers/{id}/subscription``: null until plans exist."""
+    """The 8.x path of ``GET /v1/customers/{id}/subscription`` (api/subscriptions.py renders it)."""
     key = await merchant(request)
     svc = services(request)
     record = await repo.get_connection(svc.db, key.merchant_id, key.mode, request.match_info["connection_id"])
     if record is None or record.deleted_at is not None:
         raise not_found("connection")
-    return json_response({"subscription": None})
+    return json_response(await subscriptions.current_view(svc, key, record.id, profile_of(request, key)))
