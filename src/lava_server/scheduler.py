@@ -56,7 +56,7 @@ async def tick(svc: Services, holder: str) -> renewals.DueReport | None:
 
 def setup(app: web.Application, svc: Services) -> None:
     """Run the loop for the application's lifetime (unless ``LAVA_SCHEDULER=0``)."""
-    if os.environ.get("LAVA_SCHEDULER", "1") == "0":
+    if not svc.settings.scheduler:
         return
     holder = f"{socket.gethostname()}:{os.getpid()}:{id(app)}"
 

@@ -124,7 +124,7 @@ def test_customers(drive: Driver, stack: GatewayStack, profile: str) -> None:
         "last_name": "Lovelace",
     }
     assert created["metadata"] == {"plan": "pro", "seats": 3}
-    assert (created["subscription"]["name"], created["subscription"]["status"]) == ("Free", "active")  # spec §4.6
+    assert (created["subscription"]["name"], created["subscription"]["status"]) == ("Free", "active")  # docs/plans.md
     assert ok(out["replay"], "customers.create replay") == created  # idempotent by reference_id
 
     others = [ok(o, "customers.create({})")["customer_id"] for o in out["others"]]
@@ -334,7 +334,7 @@ def test_legacy_header_gets_2025_shapes_and_810_sees_compat(stack: GatewayStack,
     usage_2025 = rest(server, key, "GET", "usage", params={"start": start}, headers=LEGACY).json()
     assert not check(usage_2025, shape("lava800", "RestUsage"), exact=False)
     sub = rest(server, key, "GET", f"connections/{customer['customer_id']}/subscription")
-    assert sub.json()["subscription"]["plan"]["name"] == "Free"  # every customer starts on Free (spec §4.6)
+    assert sub.json()["subscription"]["plan"]["name"] == "Free"  # every customer starts on Free (docs/plans.md)
 
 
 # --- secret keys ---------------------------------------------------------------------------

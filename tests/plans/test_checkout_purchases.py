@@ -1,4 +1,4 @@
-"""Checkout modes ``subscription`` and ``credit_bundle`` (spec §3.6) on the hosted page with the
+"""Checkout modes ``subscription`` and ``credit_bundle`` (docs/plans.md) on the hosted page with the
 test processor, driven over plain HTTP: the page charges the plan's first period or the bundle's
 cost, buys it, and reports the customer id; a decline changes nothing."""
 

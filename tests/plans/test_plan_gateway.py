@@ -1,4 +1,4 @@
-"""Plan credits at the gateway (spec §4.3, §4.4): entitlement and holds before upstream, the
+"""Plan credits at the gateway (docs/plans.md): entitlement and holds before upstream, the
 draw order at settlement, auto top-up after a refused call. Fake upstream, managed OpenAI key."""
 
 from __future__ import annotations

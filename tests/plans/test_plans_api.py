@@ -1,4 +1,4 @@
-"""/v1/plans, /v1/credit_bundles and /v1/subscriptions over HTTP (spec §3.3–3.5, §4.6)."""
+"""/v1/plans, /v1/credit_bundles and /v1/subscriptions over HTTP (docs/plans.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Plans and their credit bundles (spec §3.3, §3.5, §4.6): validation, create, update, delete,
+"""Plans and their credit bundles (docs/plans.md): validation, create, update, delete,
 and each merchant's default free plan.
 
 Limits: ``period_amount`` 0..10000 USD; ``included_credit`` ≤ ``period_amount`` on paid plans and
@@ -91,7 +91,7 @@ def _bundle_fields(raw: Any) -> tuple[str, int, int]:
 
 
 async def ensure_default_plan(svc: Services, tx: Executor, merchant_id: str, mode: Mode) -> PlanRecord:
-    """The merchant's default free plan (spec §4.6), created on first use."""
+    """The merchant's default free plan (docs/plans.md), created on first use."""
     return await repo.ensure_default_plan(tx, svc.ids.new(PLAN, mode), merchant_id, mode)
 
 

@@ -1,4 +1,4 @@
-"""/v1/credit_bundles (spec §3.5): list (``plan_id`` / ``subscription_config_id`` filter) and
+"""/v1/credit_bundles (docs/plans.md): list (``plan_id`` / ``subscription_config_id`` filter) and
 retrieve. Bundles are created, edited and removed through their plan; removed ones give 404."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plans, credit bundles, subscriptions and test clocks in ``/openapi.json`` (spec §3.3–3.5)."""
+"""Plans, credit bundles, subscriptions and test clocks in ``/openapi.json`` (docs/plans.md)."""
 
 from __future__ import annotations
 
@@ -233,4 +233,9 @@ def with_plans(doc: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(doc)
     out["components"]["schemas"].update(copy.deepcopy(SCHEMAS))
     out["paths"].update(copy.deepcopy(PATHS))
+    idempotency = {"$ref": "#/components/parameters/IdempotencyKey"}
+    for path in PATHS:  # every REST POST honours Idempotency-Key (api/idempotency.py)
+        post = out["paths"][path].get("post")
+        if post is not None and idempotency not in post["parameters"]:
+            post["parameters"].append(idempotency)
     return out

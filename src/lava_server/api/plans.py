@@ -1,4 +1,4 @@
-"""/v1/plans (alias /v1/subscription_configs), spec §3.3: list, retrieve, create, update, delete."""
+"""/v1/plans (alias /v1/subscription_configs), docs/plans.md: list, retrieve, create, update, delete."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Plans, credit bundles, subscriptions and test clocks → wire objects (spec §3.3–3.5).
+"""Plans, credit bundles, subscriptions and test clocks → wire objects (docs/plans.md).
 
 ``current`` gets exactly the 11.2.0 fields; ``compat`` adds the 8.x names
 (``subscription_config_id``, ``connection_id``) and our extensions (``past_due_since``,

@@ -1,4 +1,4 @@
-"""/v1/subscriptions (spec §3.4) and ``GET /v1/customers/{id}/subscription``.
+"""/v1/subscriptions (docs/plans.md) and ``GET /v1/customers/{id}/subscription``.
 
 ``POST`` takes free plans only (paid plans go through checkout); ``DELETE`` cancels at the cycle
 end (``pending_change``); ``PATCH`` sets ``auto_top_up_bundle_id``. ``credits`` are the exact

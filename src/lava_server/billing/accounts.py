@@ -20,7 +20,7 @@ def merchant_revenue_account(merchant_id: str, mode: Mode) -> str:
 
 def cycle_credit_account(wallet_id: str, connection_id: str) -> str:
     """A customer's cycle credits at one merchant (included credit + rollover; negative while in
-    debt, spec §4.5). Under the wallet's name so a request's draws count as wallet-paid."""
+    debt, docs/plans.md). Under the wallet's name so a request's draws count as wallet-paid."""
     return f"wallet:{wallet_id}:cycle:{connection_id}"
 
 

@@ -1,4 +1,4 @@
-"""Cycle and bundle credits as ledger transfers (spec §4.3–4.7).
+"""Cycle and bundle credits as ledger transfers (docs/plans.md).
 
 Accounts (per customer of a merchant): ``wallet:<wal>:cycle:<con>`` (kind ``credit_cycle``;
 included credit and rollover; negative while in debt) and ``wallet:<wal>:bundle:<con>`` (kind
@@ -66,7 +66,7 @@ async def grant_cycle(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, 
 
 
 async def grant_bundle(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, amount: int, key: str) -> None:
-    """Add a bundle's ``amount``: first repaying cycle debt (spec §4.5), the rest to bundle credits."""
+    """Add a bundle's ``amount``: first repaying cycle debt (docs/plans.md), the rest to bundle credits."""
     if await key_used(tx, f"{key}:bundle") or await key_used(tx, f"{key}:repay"):
         return
     src = await ledger.read_credits(tx, owner)

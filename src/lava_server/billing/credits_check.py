@@ -1,6 +1,6 @@
 """``lava ledger check`` for plan credits (issue 10): the invariants ``billing/credits.py`` keeps.
 
-1. Bundle credits are never negative (debt lives only on cycle credits, spec §4.5).
+1. Bundle credits are never negative (debt lives only on cycle credits, docs/plans.md).
 2. No hold sits on a credit sub-account (holds are on the wallet row).
 3. Every transfer touching a credit sub-account or an issuer is a grant, a forfeit or a request's
    charge drawn from credits (with its request id); nothing else moves plan credits.

@@ -1,4 +1,4 @@
-"""Before a current-generation customer call goes upstream (spec §4.3): entitlement and the hold.
+"""Before a current-generation customer call goes upstream (docs/plans.md): entitlement and the hold.
 
 Entitlement, also under ``disable_billing``: the customer is live (else 403 ``customer_inactive``),
 has an active subscription (else 402 ``no_active_subscription``; a customer that never had one
@@ -26,7 +26,7 @@ PLAN_FORMS = frozenset({"customer", "customer_untracked"})
 
 
 async def check_and_hold(
-    deps: subs.BillingDeps,
+    deps: subs.PlanDeps,
     tx: Executor,
     plan: ForwardPlan,
     *,

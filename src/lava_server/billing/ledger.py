@@ -330,7 +330,7 @@ async def post_charge(
     whatever the wallet cannot cover is paid by the merchant (recorded as shortfall), so a
     wallet never ends below its floor and no money appears or vanishes.
 
-    With ``credits`` (a plan customer, spec §4.3) wallet-paid parts draw cycle credits, then
+    With ``credits`` (a plan customer, docs/plans.md) wallet-paid parts draw cycle credits, then
     bundle credits, then the prepaid wallet, and the rest as debt on the cycle credits (§4.5):
     no shortfall."""
     wallet = wallet_account(wallet_id)
@@ -365,7 +365,7 @@ async def post_charge(
             deltas[credit] = deltas.get(credit, 0) + amount
 
     if credits is not None:
-        # Plan customer: cycle → bundle → prepaid, the rest as cycle debt (spec §4.3, §4.5).
+        # Plan customer: cycle → bundle → prepaid, the rest as cycle debt (docs/plans.md).
         left = {"cycle": max(credits.cycle_balance, 0), "bundle": max(credits.bundle_balance, 0), "wallet": capacity}
         # Credits redeem to their issuer (the merchant was paid when they were bought); prepaid
         # money goes where the part says.

@@ -1,4 +1,4 @@
-"""Plan credits in the ledger (spec §4.3–4.5): a customer's cycle and bundle credit sub-accounts
+"""Plan credits in the ledger (docs/plans.md): a customer's cycle and bundle credit sub-accounts
 (``wallet:<id>:cycle``, ``wallet:<id>:bundle``) beside its prepaid wallet, and holds that reserve
 against all three. Balances still change only through :class:`ledger.Ledger` transfers and
 ``ledger.post_charge``; this module reads them and places holds (the ``held`` column).

@@ -1,4 +1,4 @@
-"""Off-session card charges for renewals and auto top-ups (spec §4.4, §4.7).
+"""Off-session card charges for renewals and auto top-ups (docs/plans.md).
 
 A subscription keeps the payment method its checkout saved (``payment_method``). Test mode charges
 through :class:`TestCardCharger`: Stripe's test payment-method names decide the outcome, so tests

@@ -17,7 +17,7 @@ from .offsession import ChargerFor
 
 
 async def buy_plan(
-    deps: subs.BillingDeps,
+    deps: subs.PlanDeps,
     db: Database,
     charger: ChargerFor,
     *,
@@ -27,7 +27,7 @@ async def buy_plan(
     payment_method: str | None,
     key: str,
 ) -> SubscriptionRecord:
-    """Put the customer on ``plan`` (spec §4.7): free plans as ``POST /v1/subscriptions``; paid ones
+    """Put the customer on ``plan`` (docs/plans.md): free plans as ``POST /v1/subscriptions``; paid ones
     charge the first period now when it is an upgrade (or a first plan), else a pending downgrade."""
     if plan.is_free:
         async with db.transaction() as tx:
@@ -56,7 +56,7 @@ async def buy_plan(
 
 
 async def buy_bundle(
-    deps: subs.BillingDeps,
+    deps: subs.PlanDeps,
     db: Database,
     charger: ChargerFor,
     *,

@@ -1,4 +1,4 @@
-"""Cycle ends (spec §4.7) and auto top-ups (§4.4): the due work the scheduler and test clocks run.
+"""Cycle ends (docs/plans.md) and auto top-ups (§4.4): the due work the scheduler and test clocks run.
 
 Exactly once, with replicas and crashes: each step charges the card under an idempotency key
 (subscription + cycle + attempt, or subscription + top-up sequence), then, in one transaction that
@@ -69,7 +69,7 @@ async def due_subscriptions(ex: Executor, *, now: int, clock_id: str | None) -> 
 
 
 async def run_due(
-    deps: subs.BillingDeps, charger: ChargerFor, db: Database, *, now: int, clock_id: str | None
+    deps: subs.PlanDeps, charger: ChargerFor, db: Database, *, now: int, clock_id: str | None
 ) -> DueReport:
     """Renew every due subscription (as many cycles as ``now`` covers), then run due top-ups."""
     report = DueReport()
@@ -81,13 +81,13 @@ async def run_due(
     return report
 
 
-async def _locked(tx: Executor, deps: subs.BillingDeps, sub: SubscriptionRecord) -> SubscriptionRecord | None:
+async def _locked(tx: Executor, deps: subs.PlanDeps, sub: SubscriptionRecord) -> SubscriptionRecord | None:
     await credits.lock(tx, subs.owner_of(sub))
     return await repo.get(tx, sub.id)
 
 
 async def renew_step(
-    deps: subs.BillingDeps, charger: ChargerFor, db: Database, sub_id: str, now: int, report: DueReport
+    deps: subs.PlanDeps, charger: ChargerFor, db: Database, sub_id: str, now: int, report: DueReport
 ) -> bool:
     """Process one due cycle end of ``sub_id``; False when nothing (more) is due."""
     sub = await repo.get(db, sub_id)
@@ -196,7 +196,7 @@ async def renew_step(
 
 
 async def _cancel_now(
-    deps: subs.BillingDeps,
+    deps: subs.PlanDeps,
     tx: Executor,
     sub: SubscriptionRecord,
     at: int,
@@ -242,7 +242,7 @@ async def request_top_up(db: Executor, connection_id: str | None) -> None:
 
 
 async def run_top_ups(
-    deps: subs.BillingDeps,
+    deps: subs.PlanDeps,
     charger: ChargerFor,
     db: Database,
     *,
@@ -265,7 +265,7 @@ async def run_top_ups(
 
 
 async def top_up(
-    deps: subs.BillingDeps, charger: ChargerFor, db: Database, sub_id: str, now: int, report: DueReport
+    deps: subs.PlanDeps, charger: ChargerFor, db: Database, sub_id: str, now: int, report: DueReport
 ) -> None:
     sub = await repo.get(db, sub_id)
     if sub is None or sub.status != "active" or sub.auto_top_up_bundle_id is None:
@@ -309,7 +309,7 @@ async def top_up(
 
 
 async def buy_bundle(
-    deps: subs.BillingDeps, tx: Executor, sub: SubscriptionRecord, *, bundle_id: str, paid_key: str
+    deps: subs.PlanDeps, tx: Executor, sub: SubscriptionRecord, *, bundle_id: str, paid_key: str
 ) -> None:
     """A bundle sold through checkout (or the CLI), already charged under ``paid_key``: its cost to
     the merchant, its credits to the customer's bundle credits (repaying debt first)."""

@@ -163,7 +163,7 @@ class BillingService:
         try:
             await self._svc.db.write(hold, durable=False)
         except ApiError as exc:
-            if exc.code == "insufficient_credits":  # spec §4.4: a refused call triggers the auto top-up
+            if exc.code == "insufficient_credits":  # docs/plans.md: a refused call triggers the auto top-up
                 await renewals.request_top_up(self._svc.db, plan.connection_id)
             raise
         return Reservation(plan, record, quote.prices, quote.hold_units)
@@ -299,7 +299,7 @@ class BillingService:
         # Lock order (see ledger.apply_deltas): the wallet first, then the tier counter, then the
         # other accounts in id order — the same in every charging transaction.
         await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
-        # A current customer's charge draws cycle → bundle → prepaid credits (spec §4.3).
+        # A current customer's charge draws cycle → bundle → prepaid credits (docs/plans.md).
         credits = (
             await ledger.read_credits(
                 tx,
@@ -360,7 +360,7 @@ class BillingService:
             floor=config.overdraft_floor_units,
             credits=credits,
         )
-        if credits is not None:  # spec §4.4: crossing to ≤ 0 queues the auto top-up
+        if credits is not None:  # docs/plans.md: crossing to ≤ 0 queues the auto top-up
             await renewals.note_draw(tx, credits, plan.connection_id)
         rec.shortfall = result.shortfall
         rec.timestamp = at

@@ -1,4 +1,4 @@
-"""Subscriptions (spec §3.4, §4.6, §4.7): start, switch, downgrade, cancel, auto top-up choice.
+"""Subscriptions (docs/plans.md): start, switch, downgrade, cancel, auto top-up choice.
 
 Cycles are anchored on the plan's start (``anchor_at``) in UTC: ``day`` +24 h, ``week`` +7 d,
 ``month`` the anchor day of the next month clamped to its end, ``year`` the same date next year.
@@ -20,7 +20,7 @@ from ..ids import IdFactory, Mode
 from ..store import Executor
 from ..store import plans as plan_repo
 from ..store import subscriptions as repo
-from ..store.outbox import Event, EventType, Outbox
+from ..store.outbox import Event, EventType
 from ..store.plans import Interval, PlanRecord
 from ..store.subscriptions import SubscriptionRecord
 from . import credits
@@ -31,12 +31,15 @@ PLAN = "plan"
 DAY_US = 86_400_000_000
 
 
-class BillingDeps(Protocol):
-    """What subscription changes need from the server's services."""
+class PlanDeps(Protocol):
+    """What subscription changes need from the server: the ledger (with its outbox, so events join
+    the change's transaction) and the id factory. ``Services`` and ``billing.deps.BillingDeps`` fit."""
 
-    ledger: Ledger
-    ids: IdFactory
-    outbox: Outbox
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def ids(self) -> IdFactory: ...
 
 
 def add_intervals(anchor_us: int, interval: Interval, k: int) -> int:
@@ -64,7 +67,7 @@ def cycle_end(sub: SubscriptionRecord, cycle_number: int) -> int:
 
 
 def monthly_price(plan: dict[str, Any]) -> Decimal:
-    """``period_amount`` normalised to 30 days (spec §4.7): day ×30, week ×30/7, year ÷12."""
+    """``period_amount`` normalised to 30 days (docs/plans.md): day ×30, week ×30/7, year ÷12."""
     amount = Decimal(plan["period_amount"])
     factor = {"day": Decimal(30), "week": Decimal(30) / 7, "month": Decimal(1), "year": Decimal(1) / 12}
     return amount * factor[plan["billing_interval"]]
@@ -79,13 +82,15 @@ async def clock_now(ex: Executor, connection_id: str) -> int:
     return now_us() if value is None else int(value)
 
 
-async def emit(deps: BillingDeps, tx: Executor, sub: SubscriptionRecord, type_: EventType, **detail: Any) -> None:
+async def emit(deps: PlanDeps, tx: Executor, sub: SubscriptionRecord, type_: EventType, **detail: Any) -> None:
     body = {"subscription_id": sub.id, "plan_id": sub.plan_id, **detail}
-    await deps.outbox.add(tx, Event(type_, sub.merchant_id, sub.mode, sub.connection_id, detail=body))
+    outbox = deps.ledger.outbox
+    if outbox is not None:
+        await outbox.add(tx, Event(type_, sub.merchant_id, sub.mode, sub.connection_id, detail=body))
 
 
 async def start(
-    deps: BillingDeps,
+    deps: PlanDeps,
     tx: Executor,
     *,
     connection_id: str,
@@ -136,7 +141,7 @@ async def start(
 
 
 async def join_default_plan(
-    deps: BillingDeps, tx: Executor, *, merchant_id: str, mode: Mode, connection_id: str, wallet_id: str
+    deps: PlanDeps, tx: Executor, *, merchant_id: str, mode: Mode, connection_id: str, wallet_id: str
 ) -> SubscriptionRecord:
     """Spec §4.6: every new customer starts on the merchant's default free plan (implicitly: no
     ``subscription.created`` event, the customer's own ``customer.created`` says it)."""
@@ -146,7 +151,7 @@ async def join_default_plan(
     return await start(deps, tx, connection_id=connection_id, wallet_id=wallet_id, plan=plan, at=at, announce=False)
 
 
-async def end_cycle_credits(deps: BillingDeps, tx: Executor, sub: SubscriptionRecord, *, bundles: bool) -> None:
+async def end_cycle_credits(deps: PlanDeps, tx: Executor, sub: SubscriptionRecord, *, bundles: bool) -> None:
     """The end of cycle ``sub.cycle_number``: forfeit unused cycle credits under rollover ``none`` and,
     with ``bundles``, bundle credits under bundle rollover ``none``. Each is a ledger transfer to
     ``credit_issued`` (once per cycle, by key), never a silent reset."""
@@ -159,7 +164,7 @@ async def end_cycle_credits(deps: BillingDeps, tx: Executor, sub: SubscriptionRe
 
 
 async def switch_now(
-    deps: BillingDeps,
+    deps: PlanDeps,
     tx: Executor,
     sub: SubscriptionRecord,
     plan: PlanRecord,
@@ -201,7 +206,7 @@ async def switch_now(
 
 
 async def set_pending(
-    deps: BillingDeps, tx: Executor, sub: SubscriptionRecord, change: dict[str, Any] | None
+    deps: PlanDeps, tx: Executor, sub: SubscriptionRecord, change: dict[str, Any] | None
 ) -> SubscriptionRecord:
     """Record (or clear, with None) the one pending change; a later change replaces an earlier one."""
     await repo.update(tx, sub.id, {"pending_change": change})
@@ -211,9 +216,9 @@ async def set_pending(
 
 
 async def subscribe_free(
-    deps: BillingDeps, tx: Executor, *, connection_id: str, wallet_id: str, plan: PlanRecord
+    deps: PlanDeps, tx: Executor, *, connection_id: str, wallet_id: str, plan: PlanRecord
 ) -> SubscriptionRecord:
-    """``POST /v1/subscriptions`` (spec §3.4): free plans only (400 ``paid_plan_requires_checkout``).
+    """``POST /v1/subscriptions`` (docs/plans.md): free plans only (400 ``paid_plan_requires_checkout``).
     No subscription: start one. From a free plan: switch now, new cycle. From a paid plan: a
     pending downgrade, the current subscription returned."""
     if not plan.is_free:
@@ -231,7 +236,7 @@ async def subscribe_free(
 
 
 async def subscribe_paid(
-    deps: BillingDeps,
+    deps: PlanDeps,
     tx: Executor,
     *,
     connection_id: str,
@@ -288,7 +293,7 @@ def would_charge(current: SubscriptionRecord | None, plan: PlanRecord) -> bool:
     return monthly_price(plan.snapshot()) >= monthly_price(current.plan_snapshot)
 
 
-async def cancel(deps: BillingDeps, tx: Executor, sub: SubscriptionRecord) -> SubscriptionRecord:
+async def cancel(deps: PlanDeps, tx: Executor, sub: SubscriptionRecord) -> SubscriptionRecord:
     """``DELETE /v1/subscriptions/{id}``: cancelled at the cycle end; idempotent; replaces a
     pending downgrade."""
     if sub.status != "active" or (sub.pending_change or {}).get("type") == "cancellation":
@@ -310,12 +315,12 @@ async def set_auto_top_up(tx: Executor, sub: SubscriptionRecord, bundle_id: Any)
 
 
 def past_due_retry_at(boundary: int, failures: int) -> int:
-    """Failed renewals retry on day 1 and day 3 after the cycle end (spec §4.7)."""
+    """Failed renewals retry on day 1 and day 3 after the cycle end (docs/plans.md)."""
     return boundary + (DAY_US if failures == 1 else 3 * DAY_US)
 
 
 __all__ = [
-    "BillingDeps",
+    "PlanDeps",
     "add_intervals",
     "cancel",
     "clock_now",

@@ -104,7 +104,7 @@ async def attach(db: Database, key: MerchantKey, clock_id: str, connection_id: s
 
 async def advance(
     db: Database,
-    deps: subs.BillingDeps,
+    deps: subs.PlanDeps,
     charger: ChargerFor,
     key: MerchantKey,
     clock_id: str,

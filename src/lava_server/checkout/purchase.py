@@ -1,4 +1,4 @@
-"""Checkout modes ``subscription`` and ``credit_bundle`` (spec §3.6): what a session sells, its
+"""Checkout modes ``subscription`` and ``credit_bundle`` (docs/plans.md): what a session sells, its
 fixed price, and applying it when the payment succeeds.
 
 The hosted page keeps its steps (one-time code, card, charge); only the amount is fixed (the

@@ -1,4 +1,4 @@
-"""Plans and credit bundles (spec §3.3, §3.5): rows, reads and writes. Validation lives in
+"""Plans and credit bundles (docs/plans.md): rows, reads and writes. Validation lives in
 ``accounts/plans.py``; money is integer units, times are microseconds."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class BundleRecord:
 
 @dataclass(frozen=True)
 class PlanRecord:
-    """A plan (a "subscription config"). ``meter_ids`` empty admits every meter (spec §4.3)."""
+    """A plan (a "subscription config"). ``meter_ids`` empty admits every meter (docs/plans.md)."""
 
     id: str
     merchant_id: str

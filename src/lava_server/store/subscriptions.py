@@ -1,4 +1,4 @@
-"""Subscriptions (spec §3.4): rows, reads and conditional writes. The rules live in
+"""Subscriptions (docs/plans.md): rows, reads and conditional writes. The rules live in
 ``billing/subscriptions.py`` and ``billing/renewals.py``; credit balances live in the ledger."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
--- Plans, credit bundles, subscriptions, test clocks and scheduler leases (issue 10; spec §3.3–3.5, §4.3–4.7).
+-- Plans, credit bundles, subscriptions, test clocks and scheduler leases (issue 10; docs/plans.md).
 -- Money: BIGINT units of 10^-10 USD. Time: BIGINT microseconds (UTC). Portable SQL.
 -- Credit balances are NOT stored here: they are ledger accounts (wallet:<id>:cycle, wallet:<id>:bundle).
 
@@ -88,7 +88,7 @@ CREATE TABLE scheduler_leases (
     expires_at   BIGINT NOT NULL
 );
 
--- What a subscription or credit_bundle checkout sells (spec §3.6); onboarding/topup sessions have no row.
+-- What a subscription or credit_bundle checkout sells (docs/plans.md); onboarding/topup sessions have no row.
 CREATE TABLE checkout_purchases (
     session_id        TEXT PRIMARY KEY REFERENCES checkout_sessions (id),
     plan_id           TEXT,
