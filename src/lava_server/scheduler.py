@@ -19,7 +19,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from .billing import renewals
-from .billing.offsession import charger_for
+from .billing.offsession import ChargerFor, charger_for
+from .checkout.offsession import processor_chargers
+from .checkout.processors import ProcessorRegistry
 from .clock import now_us
 from .context import Services
 from .store import Database
@@ -46,12 +48,12 @@ async def acquire_lease(db: Database, holder: str, *, now: int, lease_us: int, n
     return row is not None and row["holder"] == holder
 
 
-async def tick(svc: Services, holder: str) -> renewals.DueReport | None:
+async def tick(svc: Services, holder: str, chargers: ChargerFor = charger_for) -> renewals.DueReport | None:
     """One pass: if this replica holds the lease, run all real-time due work (both modes)."""
     now = now_us()
     if not await acquire_lease(svc.db, holder, now=now, lease_us=int(LEASE_S * 1_000_000)):
         return None
-    return await renewals.run_due(svc, charger_for, svc.db, now=now, clock_id=None)
+    return await renewals.run_due(svc, chargers, svc.db, now=now, clock_id=None)
 
 
 def setup(app: web.Application, svc: Services) -> None:
@@ -60,10 +62,13 @@ def setup(app: web.Application, svc: Services) -> None:
         return
     holder = f"{socket.gethostname()}:{os.getpid()}:{id(app)}"
 
+    registry = ProcessorRegistry(svc.settings.checkout, svc.ids)
+    chargers = processor_chargers(svc.db, registry)
+
     async def loop() -> None:
         while True:
             try:
-                await tick(svc, holder)
+                await tick(svc, holder, chargers)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a failed pass is retried next tick; each step is exactly-once
@@ -76,5 +81,6 @@ def setup(app: web.Application, svc: Services) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await registry.close()
 
     app.cleanup_ctx.append(lifetime)

@@ -25,6 +25,7 @@ from ..store.checkout_sessions import CheckoutSessionRecord, find_checkout_sessi
 from ..store.connections import WalletRecord, get_connection, insert_wallet
 from . import pages, purchase
 from .csrf import csrf_ok, csrf_token
+from .offsession import saved_method
 from .otp import OtpError, OtpService
 from .payments import AmountError, amount_settings, dollars, parse_user_amount, pay
 from .processors import ProcessorRegistry
@@ -401,7 +402,8 @@ async def post_pay(request: web.Request) -> web.StreamResponse:
     if result.status == "succeeded" and sold is not None:
         processor = view.rt.processors.for_mode(session.mode)
         saved = None if processor is None else await state.get_saved_card(svc.db, progress.wallet_id, processor.name)
-        await purchase.remember_card(svc, result.connection_id, None if saved is None else saved.method_id)
+        method = None if saved is None else saved_method(saved.processor, saved.method_id)
+        await purchase.remember_card(svc, result.connection_id, method)
     if result.status == "succeeded":
         body = pages.done_body(session.checkout_mode)
         return view.respond(
