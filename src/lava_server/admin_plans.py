@@ -13,6 +13,8 @@ from .api import render_plans
 from .api.subscriptions import view
 from .billing import purchases, renewals, test_clocks
 from .billing.offsession import charger_for
+from .checkout.offsession import processor_chargers
+from .checkout.processors import ProcessorRegistry
 from .clock import from_datetime, now_us, parse_iso
 from .context import Services
 from .store import plans as plan_repo
@@ -211,7 +213,11 @@ async def subscriptions_set_payment_method(svc: Services, args: argparse.Namespa
 
 async def subscriptions_run_due(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     await _merchant(svc, args.secret_key)  # an operator command: any valid key, all merchants
-    report = await renewals.run_due(svc, charger_for, svc.db, now=now_us(), clock_id=None)
+    registry = ProcessorRegistry(svc.settings.checkout, svc.ids)
+    try:  # the same chargers as the scheduler: Stripe-saved cards through the configured processor
+        report = await renewals.run_due(svc, processor_chargers(svc.db, registry), svc.db, now=now_us(), clock_id=None)
+    finally:
+        await registry.close()
     return report.as_dict()
 
 

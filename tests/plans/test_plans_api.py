@@ -197,3 +197,39 @@ def test_isolation_between_merchants(lava_server: LiveServer, api: httpx.Client)
     other = client(lava_server, lava_server.merchant("plans-other")["secret_key"])
     assert other.get(f"/plans/{plan['plan_id']}").status_code == 404
     assert [p["name"] for p in other.get("/plans").json()["data"]] == ["Free"]
+
+
+def test_cli_plans_subscriptions_and_clock(lava_server: LiveServer) -> None:
+    key = lava_server.merchant("plans-cli")["secret_key"]
+    made = lava_server.cli(
+        "plans", "create", "--secret-key", key, "--name", "Team", "--period-amount", "9", "--interval", "week",
+        "--included-credit", "4", "--rollover", "full", "--bundle", "Boost:2:3", "--auto-top-up-index", "0",
+    )  # fmt: skip
+    assert (made["period_amount"], made["included_credit"], made["rollover_type"]) == (
+        "9.0000000000",
+        "4.0000000000",
+        "full",
+    )
+    assert made["default_auto_top_up_bundle_id"] == made["credit_bundles"][0]["credit_bundle_id"]
+    assert {p["name"] for p in lava_server.cli("plans", "list", "--secret-key", key)["data"]} == {"Free", "Team"}
+    lava_server.cli("customers", "create", "--secret-key", key, "--reference-id", "c1")
+    clock = lava_server.cli("clock", "create", "--secret-key", key, "--frozen-time", "2026-03-02T00:00:00Z")
+    assert lava_server.cli("clock", "attach", clock["test_clock_id"], "--customer", "c1", "--secret-key", key) == {
+        "success": True
+    }
+    assert "card_declined" in lava_server.cli_error(
+        "subscriptions", "subscribe", "--secret-key", key, "--customer", "c1", "--plan", made["plan_id"],
+        "--payment-method", "pm_card_chargeDeclined",
+    )  # fmt: skip
+    sub = lava_server.cli(
+        "subscriptions", "subscribe", "--secret-key", key, "--customer", "c1", "--plan", made["plan_id"],
+        "--payment-method", "pm_card_visa",
+    )["subscription"]  # fmt: skip
+    assert sub["cycle_end_at"] == "2026-03-09T00:00:00Z" and sub["credits"]["cycle_remaining"] == "4.0000000000"
+    out = lava_server.cli("clock", "advance", clock["test_clock_id"], "--by", "1w", "--secret-key", key)
+    assert out["ran"]["renewed"] == 1 and out["frozen_time"] == "2026-03-09T00:00:00Z"
+    listed = lava_server.cli("subscriptions", "list", "--secret-key", key, "--customer", "c1")["data"]
+    assert listed[0]["credits"]["cycle_remaining"] == "8.0000000000"  # full rollover
+    assert lava_server.cli("subscriptions", "cancel", sub["subscription_id"], "--secret-key", key) == {"success": True}
+    assert set(lava_server.cli("subscriptions", "run-due", "--secret-key", key)) >= {"renewed", "failed", "topped_up"}
+    assert "plan_in_use" in lava_server.cli_error("plans", "delete", made["plan_id"], "--secret-key", key)
