@@ -38,7 +38,7 @@ async def view(
     ex: Executor, rec: SubscriptionRecord, profile: Profile, *, with_customer: bool = False
 ) -> dict[str, Any]:
     """The wire subscription with its exact credits (and the customer, for lists)."""
-    balances = await ledger.read_credits(ex, domain.owner_of(rec))
+    balances = await ledger.peek_credits(ex, domain.owner_of(rec))
     target = None
     if rec.pending_change and rec.pending_change.get("plan_id"):
         target = await plan_repo.get_plan_any(ex, rec.pending_change["plan_id"])

@@ -407,7 +407,7 @@ async def post_charge(
 
 # The invariant checker lives in its own module; re-exported here so ``ledger.check`` reads naturally.
 from .ledger_check import CheckReport, check  # noqa: E402
-from .ledger_credits import CreditOwner, CreditSources, place_credit_hold, read_credits  # noqa: E402
+from .ledger_credits import CreditOwner, CreditSources, peek_credits, place_credit_hold, read_credits  # noqa: E402
 
 __all__ = [
     "Balance",
@@ -428,6 +428,7 @@ __all__ = [
     "ensure_accounts",
     "lock_balance",
     "merchant_revenue_account",
+    "peek_credits",
     "place_credit_hold",
     "place_hold",
     "post_charge",

@@ -59,6 +59,16 @@ async def read_credits(tx: Executor, owner: CreditOwner) -> CreditSources:
     return CreditSources(cycle, bundle, issuer, balances.get(cycle, 0), balances.get(bundle, 0))
 
 
+async def peek_credits(ex: Executor, owner: CreditOwner) -> CreditSources:
+    """The same balances, read only (missing accounts read as 0): for rendering, never for deciding."""
+    cycle = cycle_credit_account(owner.wallet_id, owner.connection_id)
+    bundle = bundle_credit_account(owner.wallet_id, owner.connection_id)
+    rows = await ex.fetchall("SELECT id, balance FROM ledger_accounts WHERE id IN ($1, $2)", cycle, bundle)
+    balances = {r["id"]: int(r["balance"]) for r in rows}
+    issuer = credit_issued_account(owner.merchant_id, owner.mode)
+    return CreditSources(cycle, bundle, issuer, balances.get(cycle, 0), balances.get(bundle, 0))
+
+
 async def place_credit_hold(
     tx: Executor, *, owner: CreditOwner, request_id: str, amount: int, floor: int, at: int, expires_at: int
 ) -> CreditSources:
