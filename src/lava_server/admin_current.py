@@ -110,6 +110,7 @@ def _guard(fn: Handler) -> Handler:
 
 
 async def merchants_profile(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava merchants profile``: the shapes header-less clients get."""
     key = await _merchant(svc, args.secret_key)
     async with svc.db.transaction() as tx:
         await tx.execute("UPDATE merchants SET default_profile = $1 WHERE id = $2", args.profile, key.merchant_id)
@@ -119,6 +120,7 @@ async def merchants_profile(svc: Services, args: argparse.Namespace) -> dict[str
 
 
 async def customers_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava customers create``: RestCustomer plus ``created``."""
     key = await _merchant(svc, args.secret_key)
     body = {"reference_id": args.reference_id, "name": args.name, "email": args.email, "phone": args.phone}
     record, created = await customers.create_customer(svc, key, body)
@@ -126,6 +128,7 @@ async def customers_create(svc: Services, args: argparse.Namespace) -> dict[str,
 
 
 async def customers_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava customers list``: up to --limit live customers."""
     key = await _merchant(svc, args.secret_key)
     records, more = await conn_repo.list_connections(
         svc.db, key.merchant_id, key.mode, reference_id=None, cursor=None, limit=max(1, min(args.limit, 100))
@@ -134,12 +137,14 @@ async def customers_list(svc: Services, args: argparse.Namespace) -> dict[str, A
 
 
 async def customers_delete(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava customers delete``: soft delete by con_ id or reference_id."""
     key = await _merchant(svc, args.secret_key)
     await customers.delete_customer(svc, key, args.customer)
     return {"success": True}
 
 
 async def meters_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava meters create``: RestMeter."""
     key = await _merchant(svc, args.secret_key)
     tiers = []
     for spec in args.tier or ["0:0"]:
@@ -157,6 +162,7 @@ async def meters_create(svc: Services, args: argparse.Namespace) -> dict[str, An
 
 
 async def meters_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava meters list``: up to --limit live meters."""
     key = await _merchant(svc, args.secret_key)
     records, more = await meter_repo.list_meters(
         svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
@@ -165,18 +171,21 @@ async def meters_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]
 
 
 async def meters_delete(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava meters delete``: soft delete."""
     key = await _merchant(svc, args.secret_key)
     await meters.delete_meter(svc, key, args.meter_id)
     return {"id": args.meter_id, "deleted": True}
 
 
 async def secret_keys_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava secret-keys create``: RestSecretKey plus the key, printed once."""
     key = await _merchant(svc, args.secret_key)
     record, secret = await secret_keys.create_named_key(svc, key, args.name)
     return {**render_current.secret_key(record), "secret_key": secret}
 
 
 async def secret_keys_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava secret-keys list``: hints only."""
     key = await _merchant(svc, args.secret_key)
     records, more = await key_repo.list_keys(
         svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
@@ -185,6 +194,7 @@ async def secret_keys_list(svc: Services, args: argparse.Namespace) -> dict[str,
 
 
 async def secret_keys_delete(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava secret-keys delete``: revoke (not the last, not within 15 s)."""
     key = await _merchant(svc, args.secret_key)
     await secret_keys.revoke_key(svc, key, args.key_id)
     return {"id": args.key_id, "deleted": True}

@@ -1,90 +1,42 @@
-"""The OFFICIAL @lavapayments/nodejs 11.2.0 (the current API generation) against our server.
+"""The OFFICIAL @lavapayments/nodejs 11.2.0 (the current API generation) against our REST API.
 
 Every method whose server side exists is called through the SDK itself (``node/sdk1120.mjs``):
-customers, meters, requests, usage, secretKeys, models, checkoutSessions and the billed
-``gateway()`` helper in each forward-token form. Each response is checked against the field list
-of the SDK's own ``index.d.ts`` types (``dts_shapes``): exactly, under the merchant profile
-``current``; as a superset, under ``compat`` (the default, which also serves 8.1.0).
-
-The server is the fake-upstream gateway stack (managed OpenAI key, fake OpenAI), so billed calls
-really go "upstream". Every test makes its own merchants; ``lava ledger check`` runs after each.
+customers, meters, requests, usage, secretKeys, models and checkoutSessions. Each response is
+checked against the field list of the SDK's own ``index.d.ts`` types (``dts_shapes``): exactly,
+under the merchant profile ``current``; as a superset, under ``compat`` (the default, which also
+serves 8.1.0). Billed ``gateway()`` calls are in ``test_node_sdk_current_gateway.py``. Every test
+makes its own merchants; ``lava ledger check`` runs after each.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from lava_server.auth.merchant_keys import KeyAuthenticator
-from lava_server.billing import ledger
+from tests.compat.current_support import (
+    # noqa: F401,
+    FOREIGN_CUSTOMER,
+    LEGACY,
+    OPENAI_CHAT,
+    ZERO,
+    balance,
+    conforms,
+    customer_and_meter,
+    new_merchant,
+    rest,
+)
 from tests.compat.dts_shapes import check, shape
-from tests.compat.test_node_sdk import DRIVER_TIMEOUT_S, NODE_DIR, SDKS, Driver, SdkVersion, assert_api_error, ok
-from tests.e2e.conftest_gateway import GatewayStack, fake_gateway  # noqa: F401
+from tests.compat.test_node_sdk import DRIVER_TIMEOUT_S, SDKS, Driver, assert_api_error, ok
+from tests.e2e.conftest_gateway import GatewayStack
 from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.node
-
-SDK = SdkVersion("11.2.0", "lava1120", "sdk1120.mjs", None)
-ALIAS = SDK.alias
-OPENAI_CHAT = "https://api.openai.com/v1/chat/completions"
-ZERO = "0.0000000000"
-LEGACY = {"X-Lava-API-Version": "2025-04-28.v1"}
-FOREIGN_CUSTOMER = "con_test_01ARZ3NDEKTSV4RRFFQ69G5FAV"
-
-
-# --- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def node_1120() -> str:
-    """node, after checking 11.2.0 is what npm installed under the alias (fails, never skips)."""
-    pins = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
-    assert pins[ALIAS] == "npm:@lavapayments/nodejs@11.2.0"
-    installed = json.loads((NODE_DIR / "node_modules" / ALIAS / "package.json").read_text())
-    assert (installed["name"], installed["version"]) == ("@lavapayments/nodejs", "11.2.0"), installed
-    out = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10, check=True)
-    assert out.stdout.startswith("v")
-    return "node"
-
-
-@pytest.fixture
-def stack(fake_gateway: GatewayStack) -> Iterator[GatewayStack]:  # noqa: F811
-    yield fake_gateway
-    report = fake_gateway.server.call(ledger.check(fake_gateway.server.services.db))
-    assert report.ok, f"lava ledger check failed: {report.problems}"
-
-
-@pytest.fixture
-def drive(node_1120: str, stack: GatewayStack) -> Driver:
-    return Driver(SDK, node_1120, stack.server)
-
-
-def new_merchant(server: LiveServer, profile: str = "compat") -> str:
-    key: str = server.merchant(f"cur-{uuid.uuid4().hex[:8]}")["secret_key"]
-    if profile != "compat":
-        server.cli("merchants", "profile", "--secret-key", key, "--profile", profile)
-    return key
-
-
-def conforms(value: Any, type_name: str, profile: str, *, ignore: tuple[str, ...] = ()) -> None:
-    """``value`` has every field of the SDK's type; under ``current`` no other field."""
-    problems = [
-        p for p in check(value, shape(ALIAS, type_name), exact=profile == "current") if not p.startswith(ignore)
-    ]
-    assert not problems, f"{type_name} ({profile}): {problems}\n{json.dumps(value, indent=1)}"
-
-
-def rest(server: LiveServer, key: str, method: str, path: str, **kw: Any) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {key}", **kw.pop("headers", {})}
-    return httpx.request(method, f"{server.api_base}{path}", headers=headers, timeout=30, **kw)
 
 
 # --- surface -------------------------------------------------------------------------------
@@ -161,7 +113,7 @@ def test_test_and_live_never_mix(stack: GatewayStack) -> None:
 
     server = stack.server
     key = new_merchant(server)
-    customer, meter = _customer_and_meter(server, key)
+    customer, meter = customer_and_meter(server, key)
     merchant_id = server.call(server.services.keys.resolve(key)).merchant_id
     live = server.call(create_secret_key(server.services, merchant_id, "live"))
     assert live.startswith("aks_live_")
@@ -229,27 +181,11 @@ def test_meters(drive: Driver, stack: GatewayStack, profile: str) -> None:
 # --- requests and usage --------------------------------------------------------------------
 
 
-def _customer_and_meter(
-    server: LiveServer, key: str, *, credit: str = "50", rate: str = "5"
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    ref = f"ref_{uuid.uuid4().hex[:8]}"
-    customer = server.cli("customers", "create", "--secret-key", key, "--reference-id", ref)
-    server.cli("wallets", "credit", "--secret-key", key, "--connection-id", customer["customer_id"], "--amount", credit)
-    meter = server.cli("meters", "create", "--secret-key", key, "--name", f"chat {ref}", "--tier", f"0:{rate}")
-    return customer, meter
-
-
-def _balance(server: LiveServer, key: str, customer_id: str) -> str:
-    r = rest(server, key, "GET", f"connections/{customer_id}", headers=LEGACY)
-    assert r.status_code == 200, r.text
-    return str(r.json()["wallet"]["balance"])
-
-
 @pytest.mark.parametrize("profile", ["current", "compat"])
 def test_requests_and_usage(drive: Driver, stack: GatewayStack, profile: str) -> None:
     server = stack.server
     key = new_merchant(server, profile)
-    customer, meter = _customer_and_meter(server, key)
+    customer, meter = customer_and_meter(server, key)
     other_meter = server.cli("meters", "create", "--secret-key", key, "--name", "unused")
     request_id = f"evt_{uuid.uuid4().hex[:12]}"
     out = drive.run(
@@ -270,7 +206,7 @@ def test_requests_and_usage(drive: Driver, stack: GatewayStack, profile: str) ->
     assert created["charge"]["amount"] == "5.0000000000"  # 1M tokens at $5 / 1M
     assert created["charge"]["rate_type"] == "fixed"
     assert [e["tokens"] for e in created["charge"]["breakdown"]] == [1_000_000]
-    assert _balance(server, key, customer["customer_id"]) == "45.0000000000"
+    assert balance(server, key, customer["customer_id"]) == "45.0000000000"
     assert ok(out["replay"], "requests.create replay") == created
     assert_api_error(out["conflict"], "same request_id, other payload", 409, "idempotency_conflict")
     assert_api_error(out["unknown_customer"], "an unknown customer", 404, "not_found")
@@ -306,7 +242,7 @@ def test_legacy_header_gets_2025_shapes_and_810_sees_compat(stack: GatewayStack,
     connection_id under compat; current-only fields never leak into the 2025 profile."""
     server = stack.server
     key = new_merchant(server)
-    customer, meter = _customer_and_meter(server, key)
+    customer, meter = customer_and_meter(server, key)
     body = {"request_id": "r810", "customer_id": customer["customer_id"], "meter_slug": meter["meter_slug"]}
     body |= {"input_tokens": 10, "metadata": {"team": "a"}}
     assert rest(server, key, "POST", "requests", json=body).status_code == 201
@@ -436,123 +372,6 @@ def test_checkout_session_carries_customer_id(drive: Driver, stack: GatewayStack
         json={"checkout_mode": "topup", "origin_url": "http://127.0.0.1:3000", "customer_id": f"co_{profile}"},
     )
     assert session.status_code == 201 and session.json()["customer_id"] == by_ref["customer_id"]
-
-
-# --- billed gateway() calls in every token form ---------------------------------------------
-
-
-def test_gateway_token_forms(drive: Driver, stack: GatewayStack) -> None:
-    server = stack.server
-    key = new_merchant(server)
-    customer, meter = _customer_and_meter(server, key, credit="10", rate="1000")
-    foreign, _ = _customer_and_meter(server, new_merchant(server))
-    hits = stack.upstream_hits()
-    out = drive.run(
-        "gateway",
-        key,
-        chat_url=OPENAI_CHAT,
-        customer_id=customer["customer_id"],
-        reference_id=customer["reference_id"],
-        meter_slug=meter["meter_slug"],
-        foreign_customer_id=foreign["customer_id"],
-    )
-    forms = out["forms"]
-    for form in ("merchant", "meter_only", "customer", "customer_by_reference", "disable_billing", "byok"):
-        assert ok(forms[form], f"gateway() {form}")["object"] == "chat.completion", form
-    assert "customer_id requires meter_slug" in forms["customer_without_meter"]["error"]
-    assert_api_error(forms["unknown_meter"], "an unknown meter_slug", 401, "invalid_meter_slug")
-    assert_api_error(forms["foreign_customer"], "another merchant's customer", 401, "invalid_customer")
-    assert stack.upstream_hits() == hits + 6  # refused forms never went upstream
-
-    decoded = out["decoded"]
-    assert decoded["secret_only"] == {"secret_key": key}
-    assert decoded["disable_billing"]["disable_billing"] is True
-    assert decoded["byok"] == {
-        "secret_key": key,
-        "customer_id": None,
-        "meter_slug": None,
-        "provider_key": "sk-byok-1120",
-    }
-
-    r = rest(server, key, "GET", "requests", params={"limit": "100"})
-    records = list(reversed(r.json()["data"]))  # oldest first = call order
-    assert len(records) == 6
-    merchant_pays, meter_only, charged, charged_by_ref, untracked, byok = records
-    for rec in records:
-        conforms(rec, "RestRequest", "compat")
-        assert rec["status"] == "completed"
-        assert float(rec["cost"]) > 0  # gpt-4o-mini is priced
-    assert "customer_id" not in merchant_pays and "meter_id" not in merchant_pays
-    assert merchant_pays["charge"]["amount"] == ZERO and merchant_pays["provider_key_type"] == "managed"
-    assert meter_only["meter_id"] == meter["meter_id"] and "customer_id" not in meter_only
-    assert meter_only["charge"]["amount"] == ZERO
-    for rec in (charged, charged_by_ref):
-        assert rec["customer_id"] == customer["customer_id"] and rec["meter_id"] == meter["meter_id"]
-        assert float(rec["charge"]["amount"]) > 0
-        assert rec["model_usage"]["payer"] == "merchant"  # the merchant bears the provider cost
-    assert untracked["customer_id"] == customer["customer_id"] and untracked["charge"]["amount"] == ZERO
-    assert byok["provider_key_type"] == "unmanaged" and byok["charge"]["amount"] == ZERO
-    # Who paid is recorded (our compat extension), and a managed key's cost is debited to the
-    # merchant when no customer is charged (docs/current-api.md "Who pays"); BYOK costs nobody anything here.
-    forms = [r.get("token_form") for r in records]
-    assert forms == ["merchant", "meter", "customer", "customer", "customer_untracked", "merchant"]
-    for rec in (merchant_pays, meter_only, untracked):
-        assert rec["total_merchant_cost"] == rec["cost"] and rec["total_wallet_cost"] == ZERO
-    assert byok["total_merchant_cost"] == ZERO and byok["total_request_cost"] == ZERO
-    for rec in records:  # settlement and `lava requests reprice` agree on every form
-        assert server.cli("requests", "reprice", rec["request_id"])["matches"] is True, rec["request_id"]
-    spent = sum(int(rec["charge"]["amount"].replace(".", "")) for rec in (charged, charged_by_ref))
-    assert int(_balance(server, key, customer["customer_id"]).replace(".", "")) == 10 * 10**10 - spent
-
-    # The customer filter finds exactly the calls that named the customer.
-    by_customer = rest(server, key, "GET", "requests", params={"customer_id": customer["reference_id"]}).json()
-    assert {r["request_id"] for r in by_customer["data"]} == {
-        charged["request_id"],
-        charged_by_ref["request_id"],
-        untracked["request_id"],
-    }
-
-    # /v1/quote takes the current form too: secret key as Bearer, customer and meter in the body.
-    quote = rest(
-        server,
-        key,
-        "POST",
-        "quote",
-        json={
-            "url": OPENAI_CHAT,
-            "body": {"model": "gpt-4o-mini", "messages": []},
-            "customer_id": customer["reference_id"],
-            "meter_slug": meter["meter_slug"],
-        },
-    )
-    assert quote.status_code == 200, quote.text
-    assert float(quote.json()["hold"]) > 0
-
-    # A customer without credits: 402 insufficient_credits, nothing upstream, nothing recorded.
-    broke = server.cli("customers", "create", "--secret-key", key, "--reference-id", "broke")
-    hits = stack.upstream_hits()
-    poor = drive.run("token", key, options={"customer_id": broke["customer_id"], "meter_slug": meter["meter_slug"]})
-    resp = httpx.post(
-        f"{server.api_base}forward?u={OPENAI_CHAT}",
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-        headers={"Authorization": f"Bearer {poor['token']}"},
-        timeout=30,
-    )
-    assert resp.status_code == 402 and resp.json()["error"]["code"] == "insufficient_credits", resp.text
-    assert stack.upstream_hits() == hits
-
-    # A deleted customer's token is refused before anything goes upstream.
-    token = drive.run("token", key, options={"customer_id": customer["customer_id"], "meter_slug": meter["meter_slug"]})
-    assert rest(server, key, "DELETE", f"customers/{customer['customer_id']}").json() == {"success": True}
-    hits = stack.upstream_hits()
-    resp = httpx.post(
-        f"{server.api_base}forward?u={OPENAI_CHAT}",
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-        headers={"Authorization": f"Bearer {token['token']}"},
-        timeout=30,
-    )
-    assert resp.status_code == 403 and resp.json()["error"]["code"] == "customer_inactive"
-    assert stack.upstream_hits() == hits
 
 
 def test_driver_timeout_is_shared() -> None:

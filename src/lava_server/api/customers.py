@@ -32,6 +32,7 @@ async def _customer(svc: Services, rec: ConnectionRecord) -> dict[str, Any]:
 
 @routes.get("/v1/customers")
 async def list_customers(request: web.Request) -> web.Response:
+    """GET /v1/customers[?reference_id]: live customers, newest first (L<RestCustomer>)."""
     key = await merchant(request)
     svc = services(request)
     q = request.query
@@ -49,6 +50,7 @@ async def list_customers(request: web.Request) -> web.Response:
 
 @routes.post("/v1/customers")
 async def create(request: web.Request) -> web.Response:
+    """POST /v1/customers: 201 with a new customer, 200 with the existing one on a reference_id replay."""
     key = await merchant(request)
     svc = services(request)
     record, created = await domain.create_customer(svc, key, await read_optional_object(request))
@@ -57,6 +59,7 @@ async def create(request: web.Request) -> web.Response:
 
 @routes.get("/v1/customers/{ref}")
 async def retrieve(request: web.Request) -> web.Response:
+    """GET /v1/customers/{ref}: by con_ id or reference_id; 404 when unknown or deleted."""
     key = await merchant(request)
     svc = services(request)
     record = await domain.live_customer(svc, key, request.match_info["ref"])
@@ -65,6 +68,7 @@ async def retrieve(request: web.Request) -> web.Response:
 
 @routes.patch("/v1/customers/{ref}")
 async def update(request: web.Request) -> web.Response:
+    """PATCH /v1/customers/{ref}: nullable fields, metadata replaced; 409 reference_id_conflict."""
     key = await merchant(request)
     svc = services(request)
     body = await read_optional_object(request)
@@ -74,6 +78,7 @@ async def update(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/customers/{ref}")
 async def delete(request: web.Request) -> web.Response:
+    """DELETE /v1/customers/{ref}: soft delete, ``{"success": true}``."""
     key = await merchant(request)
     await domain.delete_customer(services(request), key, request.match_info["ref"])
     return json_response({"success": True})

@@ -20,6 +20,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/v1/meters")
 async def list_meters(request: web.Request) -> web.Response:
+    """GET /v1/meters: live meters, newest first (L<RestMeter>, profile extras under compat)."""
     key = await merchant(request)
     svc = services(request)
     q = request.query
@@ -33,6 +34,7 @@ async def list_meters(request: web.Request) -> web.Response:
 
 @routes.post("/v1/meters")
 async def create(request: web.Request) -> web.Response:
+    """POST /v1/meters: 201 RestMeter; 409 meter_slug_taken, 400 on invalid tiers."""
     key = await merchant(request)
     record = await domain.create_meter(services(request), key, await read_optional_object(request))
     return json_response(render_current.meter(record, profile_of(request, key)), status=201)
@@ -40,6 +42,7 @@ async def create(request: web.Request) -> web.Response:
 
 @routes.get("/v1/meters/{meter_id}")
 async def retrieve(request: web.Request) -> web.Response:
+    """GET /v1/meters/{id}: 404 for another merchant's, mode's or a deleted meter."""
     key = await merchant(request)
     record = await repo.get_meter(services(request).db, key.merchant_id, key.mode, request.match_info["meter_id"])
     if record is None:
@@ -49,6 +52,7 @@ async def retrieve(request: web.Request) -> web.Response:
 
 @routes.patch("/v1/meters/{meter_id}")
 async def update(request: web.Request) -> web.Response:
+    """PATCH /v1/meters/{id}: name and whole tiers; 400 immutable_field for the rest."""
     key = await merchant(request)
     body = await read_optional_object(request)
     record = await domain.update_meter(services(request), key, request.match_info["meter_id"], body)
@@ -57,6 +61,7 @@ async def update(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/meters/{meter_id}")
 async def delete(request: web.Request) -> web.Response:
+    """DELETE /v1/meters/{id}: soft delete, ``{"id", "deleted": true}``."""
     key = await merchant(request)
     meter_id = request.match_info["meter_id"]
     await domain.delete_meter(services(request), key, meter_id)

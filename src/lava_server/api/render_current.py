@@ -111,6 +111,7 @@ def usage_item(day: DailyUsage | None, date: str, start: str, end: str, profile:
 
 
 def usage_totals(days: list[DailyUsage], profile: Profile) -> dict[str, Any]:
+    """The ``totals`` of ``GET /v1/usage`` in the given profile (sums of the days)."""
     legacy = render.usage_totals(days)
     total = DailyUsage(
         day=0,

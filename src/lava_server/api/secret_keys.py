@@ -18,6 +18,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/v1/secret_keys")
 async def list_keys(request: web.Request) -> web.Response:
+    """GET /v1/secret_keys: the caller's mode's live keys (hints only), newest first."""
     key = await merchant(request)
     q = request.query
     records, more = await repo.list_keys(
@@ -29,6 +30,7 @@ async def list_keys(request: web.Request) -> web.Response:
 
 @routes.post("/v1/secret_keys")
 async def create(request: web.Request) -> web.Response:
+    """POST /v1/secret_keys {name}: 201 RestSecretKey plus ``secret_key``, shown this once."""
     key = await merchant(request)
     body = await read_optional_object(request)
     record, secret = await domain.create_named_key(services(request), key, body.get("name"))
@@ -37,6 +39,7 @@ async def create(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/secret_keys/{key_id}")
 async def delete(request: web.Request) -> web.Response:
+    """DELETE /v1/secret_keys/{id}: revoke; 400 last_secret_key, 409 secret_key_cooldown."""
     key = await merchant(request)
     key_id = request.match_info["key_id"]
     await domain.revoke_key(services(request), key, key_id)

@@ -25,6 +25,7 @@ async def find_customer(ex: Executor, merchant_id: str, mode: Mode, ref: str) ->
 async def find_live_by_reference(
     ex: Executor, merchant_id: str, mode: Mode, reference_id: str
 ) -> ConnectionRecord | None:
+    """The live customer with this reference_id in this merchant and mode, if any."""
     row = await ex.fetchone(
         _SELECT + " WHERE c.reference_id = $1 AND c.merchant_id = $2 AND c.mode = $3 AND c.deleted_at IS NULL",
         reference_id,

@@ -51,6 +51,7 @@ async def find_meter(ex: Executor, merchant_id: str, mode: Mode, slug_or_id: str
 
 
 async def slug_taken(ex: Executor, merchant_id: str, mode: Mode, slug: str) -> bool:
+    """Whether a live meter of this merchant and mode already uses ``slug``."""
     row = await ex.fetchone(
         "SELECT id FROM products WHERE merchant_id = $1 AND mode = $2 AND meter_slug = $3 AND deleted_at IS NULL",
         merchant_id,

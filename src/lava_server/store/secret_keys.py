@@ -12,6 +12,8 @@ from .paging import fetch_page
 
 @dataclass(frozen=True)
 class SecretKeyRecord:
+    """A secret key as listed: never the key, only its last 4 characters."""
+
     id: str
     merchant_id: str
     mode: Mode
@@ -43,6 +45,7 @@ async def list_keys(
 
 
 async def get_key(ex: Executor, merchant_id: str, mode: Mode, key_id: str) -> SecretKeyRecord | None:
+    """An unrevoked key of this merchant and mode, by its ``key_`` id."""
     row = await ex.fetchone(
         _SELECT + " WHERE id = $1 AND merchant_id = $2 AND mode = $3 AND revoked_at IS NULL",
         key_id,
@@ -53,6 +56,7 @@ async def get_key(ex: Executor, merchant_id: str, mode: Mode, key_id: str) -> Se
 
 
 async def count_live_keys(ex: Executor, merchant_id: str, mode: Mode) -> int:
+    """How many unrevoked keys this merchant has in this mode."""
     value = await ex.fetchval(
         "SELECT COUNT(*) FROM secret_keys WHERE merchant_id = $1 AND mode = $2 AND revoked_at IS NULL",
         merchant_id,
