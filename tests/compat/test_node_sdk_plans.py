@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests.compat.current_support import ALIAS, new_merchant
 from tests.compat.dts_shapes import Field, check, shape
 from tests.compat.test_node_sdk import Driver, SdkVersion, assert_api_error, ok
-from tests.compat.test_node_sdk_current import ALIAS, new_merchant, node_1120  # noqa: F401
 from tests.plans.test_checkout_purchases import Shop
 from tests.support.live import LiveServer
 
@@ -37,7 +37,7 @@ def subscription_list_item() -> dict[str, Field]:
 
 
 @pytest.mark.parametrize("profile", ["current", "compat"])
-def test_plans_subscriptions_and_bundles(node_1120: str, lava_server: LiveServer, profile: str) -> None:  # noqa: F811
+def test_plans_subscriptions_and_bundles(node_1120: str, lava_server: LiveServer, profile: str) -> None:
     key = new_merchant(lava_server, profile)
     out = Driver(SDK, node_1120, lava_server).run("plans", key, reference_id=f"ref-{uuid.uuid4().hex[:6]}")
 
@@ -100,7 +100,7 @@ def test_plans_subscriptions_and_bundles(node_1120: str, lava_server: LiveServer
 
 
 @pytest.mark.parametrize("profile", ["current", "compat"])
-def test_checkout_modes_through_the_sdk(node_1120: str, lava_server: LiveServer, profile: str) -> None:  # noqa: F811
+def test_checkout_modes_through_the_sdk(node_1120: str, lava_server: LiveServer, profile: str) -> None:
     """``checkoutSessions.create`` in ``subscription`` and ``credit_bundle`` modes, each completed on the page."""
     from tests.plans.test_checkout_purchases import buy
 
