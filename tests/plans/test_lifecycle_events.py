@@ -81,6 +81,9 @@ def test_events_and_deleted_customer(lava_server: LiveServer) -> None:
         "customer.credits.topped_up",
     ):
         assert expected in types, types
+    keep = api.get("/customers/keep").json()["customer_id"]
+    balance = [r for r in rows if r["type"] == "customer.wallet.balance.updated" and r["customer_id"] == keep]
+    assert len(balance) >= 4  # the plan's grant, the draw (coalesced), the top-up, the renewal's grant
     cancelled = [r for r in rows if r["type"] == "subscription.cancelled"]
     assert len(cancelled) == 1 and gone in cancelled[0]["detail"] and "customer_deleted" in cancelled[0]["detail"]
     status = lava_server.call(svc.db.fetchval("SELECT status FROM subscriptions WHERE id = $1", gone))

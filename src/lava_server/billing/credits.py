@@ -19,6 +19,7 @@ from typing import Literal
 
 from ..ids import Mode
 from ..store import Executor
+from ..store.outbox import Event
 from . import ledger
 from .accounts import merchant_revenue_account, system_account
 
@@ -43,6 +44,16 @@ async def _ensure_payment_accounts(tx: Executor, mode: Mode, merchant_id: str) -
     )
 
 
+async def balance_changed(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, usage: bool = False) -> None:
+    """A credit bucket moved: ``customer.wallet.balance.updated`` for the customer, in the change's
+    transaction (coalesced when ``usage``, like prepaid draws)."""
+    if book.outbox is not None:
+        event = Event(
+            "customer.wallet.balance.updated", owner.merchant_id, owner.mode, owner.connection_id, coalesce=usage
+        )
+        await book.outbox.add(tx, event)
+
+
 async def key_used(tx: Executor, key: str) -> bool:
     """Whether a transfer with this idempotency key exists."""
     return int(await tx.fetchval("SELECT COUNT(*) FROM ledger_transfers WHERE idempotency_key = $1", key)) != 0
@@ -62,6 +73,8 @@ async def grant_cycle(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, 
     t = await book.transfer(
         tx, key=key, debit=src.issuer_account, credit=src.cycle_account, amount=amount, kind="cycle_grant"
     )
+    if t.created:
+        await balance_changed(book, tx, owner)
     return t.created
 
 
@@ -89,6 +102,7 @@ async def grant_bundle(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *,
             amount=amount - repay,
             kind="bundle_grant",
         )
+    await balance_changed(book, tx, owner)
 
 
 async def forfeit(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, bundle: bool, key: str) -> int:
@@ -101,6 +115,7 @@ async def forfeit(book: ledger.Ledger, tx: Executor, owner: CreditOwner, *, bund
     if balance <= 0:
         return 0
     await book.transfer(tx, key=key, debit=account, credit=src.issuer_account, amount=balance, kind="credit_forfeit")
+    await balance_changed(book, tx, owner)
     return balance
 
 

@@ -19,7 +19,7 @@ from ..store import subscriptions as repo
 from ..store.subscriptions import SubscriptionRecord
 from . import credits
 from . import subscriptions as subs
-from .ledger import CreditSources
+from .ledger import CreditSources, Ledger
 from .offsession import ChargerFor
 
 MAX_RENEWAL_FAILURES = 3  # the first attempt, then retries on day 1 and day 3
@@ -218,16 +218,17 @@ async def _cancel_now(
         await subs.start(deps, tx, connection_id=sub.connection_id, wallet_id=sub.wallet_id, plan=free, at=at)
 
 
-async def note_draw(tx: Executor, before: CreditSources, connection_id: str) -> None:
-    """After a charge drew on credits (same transaction): if it took ``total_remaining`` from > 0 to
-    ≤ 0 (a crossing), flag the subscription for its auto top-up."""
-    if before.total <= 0:
-        return
+async def note_draw(book: Ledger, tx: Executor, before: CreditSources, owner: credits.CreditOwner) -> None:
+    """After a charge drew on credits (same transaction): the (coalesced) balance event when a bucket
+    moved, and if it took ``total_remaining`` from > 0 to ≤ 0 (a crossing), the auto top-up flag."""
     rows = await tx.fetchall(
         "SELECT balance FROM ledger_accounts WHERE id IN ($1, $2)", before.cycle_account, before.bundle_account
     )
-    if sum(int(r["balance"]) for r in rows) <= 0:
-        await request_top_up(tx, connection_id)
+    after = sum(int(r["balance"]) for r in rows)
+    if after != before.total:
+        await credits.balance_changed(book, tx, owner, usage=True)
+    if before.total > 0 >= after:
+        await request_top_up(tx, owner.connection_id)
 
 
 async def request_top_up(db: Executor, connection_id: str | None) -> None:

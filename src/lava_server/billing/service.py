@@ -361,7 +361,10 @@ class BillingService:
             credits=credits,
         )
         if credits is not None:  # docs/plans.md: crossing to ≤ 0 queues the auto top-up
-            await renewals.note_draw(tx, credits, plan.connection_id)
+            owner = ledger.CreditOwner(
+                plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, plan.merchant.mode
+            )
+            await renewals.note_draw(self._svc.ledger, tx, credits, owner)
         rec.shortfall = result.shortfall
         rec.timestamp = at
         return charges, result.balance.available
