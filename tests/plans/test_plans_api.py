@@ -150,6 +150,11 @@ def test_new_customer_is_on_free_and_subscriptions_flow(api: httpx.Client) -> No
     s = r.json()["subscription"]
     assert s["plan_id"] == free10["plan_id"] and s["credits"]["cycle_remaining"] == "10.0000000000"
     assert s["pending_change"] is None and s["cycle_end_at"] > s["cycle_start_at"]
+    con = api.get(f"/connections/{c['customer_id']}").json()  # the 8.x view of the same customer
+    assert (
+        con["subscription"]["subscription_config_id"] == free10["plan_id"] and con["subscription"]["name"] == "Free10"
+    )
+    assert con["has_lava_credit_balance"] is True and con["wallet"]["balance"] == "0.0000000000"
     # paid plan through the API: refused
     paid = api.post("/plans", json={"name": "Paid", "period_amount": "5", "billing_interval": "month"}).json()
     r = api.post("/subscriptions", json={"customer_id": "u-1", "plan_id": paid["plan_id"]})
