@@ -19,6 +19,7 @@ from .api import (
     openapi,
     requests,
     secret_keys,
+    spend_keys,
     usage,
     webhooks,
 )
@@ -76,6 +77,7 @@ def build_app(svc: Services) -> web.Application:
         meters.routes,
         secret_keys.routes,
         models.routes,
+        spend_keys.routes,
     ):
         app.router.add_routes(table)
     webhook_delivery.setup(app, svc.db, svc.keyring, svc.ids, svc.settings.webhooks)

@@ -26,6 +26,7 @@ from ..store.meters import find_meter
 from .cache import TtlCache
 from .keyring import Keyring
 from .merchant_keys import KeyAuthenticator
+from .spend_keys import SpendKeyAuthenticator, is_spend_key
 
 
 class ForwardTokenAuthenticator:
@@ -35,6 +36,7 @@ class ForwardTokenAuthenticator:
         self._db = db
         self._keyring = keyring
         self._keys = keys
+        self._spend_keys = SpendKeyAuthenticator(db, keyring)
         self._cache: TtlCache[str, ForwardAuth] = TtlCache(ttl_s, max_entries=50_000)
         self._epoch = -1
 
@@ -42,6 +44,9 @@ class ForwardTokenAuthenticator:
         self._cache.clear()
 
     async def authenticate(self, token: str) -> ForwardAuth:
+        if is_spend_key(token):  # never cached: read fresh on every call (see auth/spend_keys.py)
+            found = await self._spend_keys.authenticate(token)
+            return ForwardAuth(found.merchant, None, None, None, None, None, None, "merchant", found.key.id)
         epoch = await read_auth_epoch(self._db)
         if epoch != self._epoch:  # something was revoked (maybe on another replica): trust nothing cached
             self._cache.clear()

@@ -28,6 +28,7 @@ EventType = Literal[
     "checkout.session.completed",
     "customer.credits.low",
     "customer.credits.exhausted",
+    "spend_key.limit_reached",  # its subject (customer_id column) is the spend key's id
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
