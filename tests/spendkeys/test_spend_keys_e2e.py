@@ -7,6 +7,7 @@ pause, expiry, allow-lists, ``GET /v1/models`` and another merchant's keys.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -237,3 +238,21 @@ def test_isolation(stack: GatewayStack) -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found"), (method, path)
     assert rest(server, mine, "GET", "spend_keys").json()["data"] == []
     assert chat(server, created["key"]).status_code == 200  # untouched
+
+
+def test_rate_limit_burst_and_retry_after(stack: GatewayStack) -> None:
+    server = stack.server
+    secret = new_merchant(server)
+    created = create(server, secret, rate_limit={"rpm": 60, "burst": 3})
+    hits = stack.upstream_hits()
+    burst = [chat(server, created["key"]) for _ in range(5)]
+    assert [r.status_code for r in burst[:3]] == [200, 200, 200]
+    for r in burst[3:]:
+        assert (r.status_code, r.json()["error"]["code"]) == (429, "rate_limited")
+        assert r.headers["Retry-After"] == "1"  # one token per second at 60 rpm
+    assert stack.upstream_hits() - hits == 3  # refused calls never went upstream
+    time.sleep(float(burst[-1].headers["Retry-After"]) + 0.05)
+    assert chat(server, created["key"]).status_code == 200
+    assert chat(server, created["key"]).status_code == 429
+    key = rest(server, secret, "GET", f"spend_keys/{created['spend_key_id']}").json()
+    assert key["total_requests"] == 4
