@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .admin_current import register as register_current
 
     register_current(sub, merchants)
+    from .admin_spend_keys import register as register_spend_keys
+
+    register_spend_keys(sub)
 
     products = sub.add_parser("products", help="manage products, i.e. pricing configurations (create)").add_subparsers(
         dest="action", required=True, metavar="ACTION", title="actions"
@@ -242,7 +245,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         except ValueError as exc:  # bad bounds, or the server could not start
             raise CliError(str(exc)) from exc
         return {"stopped": True}
-    from . import admin, admin_current
+    from . import admin, admin_current, admin_spend_keys
 
     handlers: dict[tuple[str, str | None], Callable[..., Awaitable[dict[str, Any]]]] = {
         ("migrate", None): admin.migrate_cmd,
@@ -260,6 +263,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         ("webhooks", "attempts"): admin.webhooks_attempts,
         ("webhooks", "redeliver"): admin.webhooks_redeliver,
         **admin_current.HANDLERS,
+        **admin_spend_keys.HANDLERS,
     }
     handler = handlers[(args.command, getattr(args, "action", None))]
     if args.command == "wallets" and not args.idempotency_key:

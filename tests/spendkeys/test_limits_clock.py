@@ -50,7 +50,9 @@ class Harness:
 
     async def reserve(self, worst: int, at: int, *, ttl_us: int = MINUTE_US) -> ApiError | None:
         self.n += 1
-        call = CallRequest(self.key_id, f"req_{self.key_id}_{self.n}", "openai", "gpt-4o-mini", True, worst, at, at + ttl_us)
+        call = CallRequest(
+            self.key_id, f"req_{self.key_id}_{self.n}", "openai", "gpt-4o-mini", True, worst, at, at + ttl_us
+        )
         async with self.svc.db.transaction() as tx:
             return await spend_limits.reserve(tx, self.svc.outbox, call)
 

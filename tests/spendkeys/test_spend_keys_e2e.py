@@ -256,3 +256,28 @@ def test_rate_limit_burst_and_retry_after(stack: GatewayStack) -> None:
     assert chat(server, created["key"]).status_code == 429
     key = rest(server, secret, "GET", f"spend_keys/{created['spend_key_id']}").json()
     assert key["total_requests"] == 4
+
+
+def test_admin_cli(stack: GatewayStack) -> None:
+    server = stack.server
+    secret = new_merchant(server)
+    created = server.cli(
+        "spend-keys", "create", "--secret-key", secret, "--name", "cli", "--spend-limit", "2.5",
+        "--spend-cycle", "weekly", "--rpm", "30", "--allowed-provider", "openai",
+    )  # fmt: skip
+    assert created["key"].startswith("lava_sk_")
+    assert created["spend_limit"] == {"amount": "2.5000000000", "cycle": "weekly"}
+    assert created["rate_limit"] == {"rpm": 30, "burst": None}
+    assert created["allowed_providers"] == ["openai"] and created["allowed_models"] is None
+    listed = server.cli("spend-keys", "list", "--secret-key", secret)
+    assert [k["spend_key_id"] for k in listed["data"]] == [created["spend_key_id"]]
+    assert "key" not in listed["data"][0]
+    rotated = server.cli("spend-keys", "rotate", "--secret-key", secret, created["spend_key_id"])
+    assert rotated["key"] != created["key"]
+    assert chat(server, created["key"]).status_code == 401
+    assert chat(server, rotated["key"]).status_code == 200
+    revoked = server.cli("spend-keys", "revoke", "--secret-key", secret, created["spend_key_id"])
+    assert revoked["success"] is True
+    assert chat(server, rotated["key"]).status_code == 401
+    assert "not_found" in server.cli_error("spend-keys", "revoke", "--secret-key", secret, created["spend_key_id"])
+    assert server.cli("spend-keys", "list", "--secret-key", secret)["data"] == []
