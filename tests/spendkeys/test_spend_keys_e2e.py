@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -281,3 +282,25 @@ def test_admin_cli(stack: GatewayStack) -> None:
     assert chat(server, rotated["key"]).status_code == 401
     assert "not_found" in server.cli_error("spend-keys", "revoke", "--secret-key", secret, created["spend_key_id"])
     assert server.cli("spend-keys", "list", "--secret-key", secret)["data"] == []
+
+
+def test_anthropic_sdk_with_a_spend_key(stack: GatewayStack) -> None:
+    server = stack.server
+    secret = new_merchant(server)
+    created = create(server, secret, request_shape="anthropic", allowed_providers=["anthropic"])
+    base_url = lava.Lava(secret, base_url=server.api_base).base_url_for("anthropic")
+    client = anthropic.Anthropic(api_key=created["key"], base_url=base_url, max_retries=0)
+    reply = client.messages.create(model="claude-sonnet-5", max_tokens=32, messages=[{"role": "user", "content": "hi"}])
+    assert reply.content and reply.usage.output_tokens > 0
+    with client.messages.stream(
+        model="claude-sonnet-5", max_tokens=32, messages=[{"role": "user", "content": "stream"}]
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.usage.output_tokens > 0
+    key = rest(server, secret, "GET", f"spend_keys/{created['spend_key_id']}").json()
+    assert key["total_requests"] == 2 and key["request_shape"] == "anthropic"
+    with pytest.raises(openai.PermissionDeniedError) as denied:  # openai is not an allowed provider
+        openai.OpenAI(
+            api_key=created["key"], base_url=lava.Lava(secret, base_url=server.api_base).base_url_for("openai")
+        ).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    assert denied.value.status_code == 403 and "provider_not_allowed" in str(denied.value.body)
