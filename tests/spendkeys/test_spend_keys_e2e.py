@@ -15,13 +15,16 @@ from typing import Any
 
 import anthropic
 import httpx
+import jsonschema
 import openai
 import pytest
+from jsonschema.validators import Draft202012Validator
 
 import lava
 from lava_server.billing import ledger
 from tests.e2e import conftest_gateway
 from tests.e2e.conftest_gateway import GatewayStack
+from tests.server.test_openapi_current import response_schema, validate
 from tests.support.live import LiveServer
 
 fake_gateway = conftest_gateway.fake_gateway
@@ -304,3 +307,30 @@ def test_anthropic_sdk_with_a_spend_key(stack: GatewayStack) -> None:
             api_key=created["key"], base_url=lava.Lava(secret, base_url=server.api_base).base_url_for("openai")
         ).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     assert denied.value.status_code == 403 and "provider_not_allowed" in str(denied.value.body)
+
+
+def test_responses_match_openapi(stack: GatewayStack) -> None:
+    server = stack.server
+    doc = httpx.get(server.url + "/openapi.json", timeout=30).json()
+    for name in ("SpendKey", "SpendKeyCreated", "SpendKeyList", "SpendKeyCreate", "SpendKeyUpdate"):
+        Draft202012Validator.check_schema(doc["components"]["schemas"][name])
+    secret = new_merchant(server)
+    created = rest(
+        server, secret, "POST", "spend_keys",
+        json={"name": "doc", "spend_limit": {"amount": 2, "cycle": "total"}, "rate_limit": {"rpm": 5, "burst": 2}},
+    )  # fmt: skip
+    kid = created.json()["spend_key_id"]
+    assert chat(server, created.json()["key"]).status_code == 200  # last_used_at and counters set
+    cases = [
+        ("/v1/spend_keys", "post", created),
+        ("/v1/spend_keys", "get", rest(server, secret, "GET", "spend_keys")),
+        ("/v1/spend_keys/{spend_key_id}", "get", rest(server, secret, "GET", f"spend_keys/{kid}")),
+        ("/v1/spend_keys/{spend_key_id}", "put", rest(server, secret, "PUT", f"spend_keys/{kid}", json={"name": "x"})),
+        ("/v1/spend_keys/{spend_key_id}/rotate", "post", rest(server, secret, "POST", f"spend_keys/{kid}/rotate")),
+        ("/v1/spend_keys/{spend_key_id}", "delete", rest(server, secret, "DELETE", f"spend_keys/{kid}")),
+    ]
+    for path, method, response in cases:
+        assert response.status_code in (200, 201), (path, method, response.text)
+        validate(doc, response_schema(doc, path, method), response.json())
+    with pytest.raises(jsonschema.ValidationError):  # the document is strict: an unknown field fails
+        validate(doc, response_schema(doc, "/v1/spend_keys/{spend_key_id}", "get"), {**cases[2][2].json(), "x": 1})
