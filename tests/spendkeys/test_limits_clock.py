@@ -10,17 +10,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from lava_server.accounts import spend_keys as domain
 from lava_server.accounts.merchants import create_merchant
 from lava_server.billing import spend_limits
 from lava_server.billing.spend_limits import CallRequest, counters, cycle_start
-from lava_server.clock import from_datetime
+from lava_server.clock import from_datetime, now_us
 from lava_server.context import Services, open_services
 from lava_server.errors import ApiError
+from lava_server.events.payload import render_data
 from lava_server.settings import from_env
 from lava_server.store import spend_keys as repo
+from lava_server.store import webhook_deliveries as deliveries
 
 USD = 10**10
 MINUTE_US = 60_000_000
@@ -99,6 +102,13 @@ async def _daily(svc: Services) -> None:
     assert code(await h.reserve(30 * USD // 100, evening + 7)) == "spend_limit_reached"
     events = await svc.db.fetchall("SELECT type, detail FROM webhook_events WHERE customer_id = $1", h.key_id)
     assert [e["type"] for e in events] == ["spend_key.limit_reached"]  # once per cycle
+    async with svc.db.transaction() as tx:  # what a delivery worker sends as the event's data
+        (claimed,) = await deliveries.claim(tx, worker="w", now=now_us() + 10**9, lease_us=10**6, limit=10)
+        data = orjson.loads(await render_data(tx, claimed))
+    assert data["spend_key"]["spend_key_id"] == h.key_id
+    assert data["spend_key"]["current_spend"] == "0.0000000000"  # refused at evening + 1, on a hold in flight
+    assert data["limit"] == {"type": "spend_limit", "amount": "1.0000000000", "cycle": "daily"}
+    assert "customer_id" not in data
     midnight = t("2026-01-08T00:00:00")
     assert (await h.view(midnight)).current_spend == 0
     assert await h.reserve(90 * USD // 100, midnight) is None  # a new day: the limit is whole again
