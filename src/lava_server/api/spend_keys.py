@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from ..accounts import spend_keys as domain
-from ..auth.spend_keys import SpendKeyAuth, SpendKeyAuthenticator, is_spend_key
+from ..auth.spend_keys import SpendKeyAuth, SpendKeyAuthenticator
 from ..billing.spend_limits import counters
 from ..clock import now_us, to_iso
+from ..ids import is_spend_key
 from ..money import to_wire
 from ..store import spend_keys as repo
 from ..store.spend_keys import SpendKeyRecord

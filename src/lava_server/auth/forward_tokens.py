@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..billing.product_config import ProductConfig
 from ..errors import ApiError
 from ..gateway.tokens import ForwardAuth, ForwardToken, decode_token
-from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, secret_mode
+from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, is_spend_key, secret_mode
 from ..store import Database
 from ..store.auth_epoch import read_auth_epoch
 from ..store.connections import find_connection_by_secret
@@ -26,7 +26,7 @@ from ..store.meters import find_meter
 from .cache import TtlCache
 from .keyring import Keyring
 from .merchant_keys import KeyAuthenticator
-from .spend_keys import SpendKeyAuthenticator, is_spend_key
+from .spend_keys import SpendKeyAuthenticator
 
 
 class ForwardTokenAuthenticator:

@@ -15,19 +15,14 @@ from dataclasses import dataclass
 from ..billing.spend_limits import check_standing
 from ..clock import now_us
 from ..errors import ApiError
+from ..ids import SPEND_KEY_PREFIX, is_spend_key
 from ..store import Database
 from ..store import spend_keys as repo
 from ..store.merchants import MerchantKey
 from ..store.spend_keys import SpendKeyRecord
 from .keyring import Keyring
 
-SPEND_KEY_PREFIX = "lava_sk_"
 MAX_SPEND_KEY_LENGTH = 200
-
-
-def is_spend_key(value: str) -> bool:
-    """True for anything carrying the spend-key prefix (it is then authenticated as one, or refused)."""
-    return value.startswith(SPEND_KEY_PREFIX)
 
 
 def new_spend_key() -> tuple[str, str]:

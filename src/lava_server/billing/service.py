@@ -127,7 +127,7 @@ class BillingService:
         async def hold(tx: Executor) -> ApiError | None:
             if plan.spend_key_id is not None:  # the key's limits, atomically with the hold
                 call = spend_limits.call_of(plan, record.id, quote, at, expires)
-                refusal = await spend_limits.reserve(tx, self._svc.outbox, call)
+                refusal = await spend_limits.reserve(tx, self._svc.ledger.outbox, call)
                 if refusal is not None:
                     return refusal  # committed: last_used_at and a limit_reached event, no request
             await insert_request(tx, record)
@@ -202,7 +202,7 @@ class BillingService:
                 if merchant_cost > 0 and not await self._already_billed(tx, plan, rec, outcome):
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
                 if plan.spend_key_id is not None:
-                    await spend_limits.settle(tx, self._svc.outbox, rec.id, rec.base_cost or 0, at)
+                    await spend_limits.settle(tx, self._svc.ledger.outbox, rec.id, rec.base_cost or 0, at)
                 await update_request(tx, rec, only_if_status="pending")
                 return rec, None
             if not await ledger.close_hold(tx, rec.id, "settled", at):

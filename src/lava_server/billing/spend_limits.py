@@ -133,7 +133,7 @@ class CallRequest:
     expires_at: int
 
 
-async def reserve(tx: Executor, outbox: Outbox, call: CallRequest) -> ApiError | None:
+async def reserve(tx: Executor, outbox: Outbox | None, call: CallRequest) -> ApiError | None:
     """Admit the call (None, a hold row written) or return the refusal, in spec §2.4's order.
     Every outcome touches ``last_used_at``; the caller commits either way."""
     at = call.at
@@ -183,7 +183,7 @@ async def reserve(tx: Executor, outbox: Outbox, call: CallRequest) -> ApiError |
     return None
 
 
-async def settle(tx: Executor, outbox: Outbox, request_id: str, cost_units: int, at: int) -> None:
+async def settle(tx: Executor, outbox: Outbox | None, request_id: str, cost_units: int, at: int) -> None:
     """The call finished with ``cost_units`` of provider cost: its hold becomes that spend and one
     request (exactly once; a no-op for calls without a spend key or already finished)."""
     key_id = await repo.close_hold(tx, request_id, "settled")
@@ -221,7 +221,7 @@ async def release(tx: Executor, request_id: str) -> None:
     await repo.close_hold(tx, request_id, "released")
 
 
-async def _notify(tx: Executor, outbox: Outbox, rec: SpendKeyRecord, kind: LimitKind, at: int) -> SpendKeyRecord:
+async def _notify(tx: Executor, outbox: Outbox | None, rec: SpendKeyRecord, kind: LimitKind, at: int) -> SpendKeyRecord:
     """Write ``spend_key.limit_reached`` once per key, limit and cycle; returns the key marked."""
     s = rec.settings
     if kind == "spend_limit":
@@ -246,7 +246,8 @@ async def _notify(tx: Executor, outbox: Outbox, rec: SpendKeyRecord, kind: Limit
         "reached_at": to_iso(at),
     }
     # The event's subject is the key (its id fills the outbox's subject column, ``customer_id``).
-    await outbox.add(tx, Event("spend_key.limit_reached", rec.merchant_id, rec.mode, rec.id, detail=detail))
+    if outbox is not None:  # None only where no webhooks are wired (bare ledger in tools)
+        await outbox.add(tx, Event("spend_key.limit_reached", rec.merchant_id, rec.mode, rec.id, detail=detail))
     return marked
 
 

@@ -25,10 +25,9 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from ..auth.spend_keys import is_spend_key
 from ..billing.product_config import ProductConfig
 from ..errors import ApiError
-from ..ids import SECRET_KEY, secret_mode
+from ..ids import SECRET_KEY, is_spend_key, secret_mode
 from ..store.merchants import MerchantKey
 
 MAX_TOKEN_LENGTH = 4096
