@@ -93,7 +93,7 @@ def secret_mode(secret: str, prefix: str) -> Mode | None:
     return None
 
 
-SPEND_KEY_PREFIX = "lava_sk_"  # spend keys (lava-api-current §2.4) carry no mode infix
+SPEND_KEY_PREFIX = "lava_sk_"  # spend keys (docs/spend-keys.md) carry no mode infix
 
 
 def is_spend_key(value: str) -> bool:

@@ -314,6 +314,9 @@ def test_responses_match_openapi(stack: GatewayStack) -> None:
     doc = httpx.get(server.url + "/openapi.json", timeout=30).json()
     for name in ("SpendKey", "SpendKeyCreated", "SpendKeyList", "SpendKeyCreate", "SpendKeyUpdate"):
         Draft202012Validator.check_schema(doc["components"]["schemas"][name])
+    idempotency = {"$ref": "#/components/parameters/IdempotencyKey"}
+    for path in ("/v1/spend_keys", "/v1/spend_keys/{spend_key_id}/rotate"):
+        assert idempotency in doc["paths"][path]["post"]["parameters"], path
     secret = new_merchant(server)
     created = rest(
         server, secret, "POST", "spend_keys",

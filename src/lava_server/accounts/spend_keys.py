@@ -1,4 +1,4 @@
-"""Spend keys as the merchant manages them (lava-api-current §3.11): create (raw key shown once,
+"""Spend keys as the merchant manages them (docs/spend-keys.md): create (raw key shown once,
 stored as its keyring HMAC), read, partial update (``null`` clears), revoke, rotate.
 
 Bodies are validated here into :class:`SpendKeySettings`; every error is 400 ``invalid_request``
@@ -68,7 +68,7 @@ def _int(field: str, value: Any, minimum: int) -> int:
 
 
 def _amount(value: Any) -> int:
-    """Money in (spec §1.5): a decimal string or JSON number, > 0 here, ≤ 10 fractional digits."""
+    """Money in (docs/spend-keys.md): a decimal string or JSON number, > 0 here, ≤ 10 fractional digits."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise invalid_request("spend_limit.amount must be a decimal string or a number")
     try:
@@ -179,7 +179,7 @@ async def get_key(svc: Services, key: MerchantKey, key_id: str) -> SpendKeyRecor
 
 
 async def update_key(svc: Services, key: MerchantKey, key_id: str, body: Mapping[str, Any]) -> SpendKeyRecord:
-    """Partial update despite PUT (spec §3.11): only the fields present change."""
+    """Partial update despite PUT (docs/spend-keys.md): only the fields present change."""
     unknown = set(body) - set(FIELDS)
     if unknown:
         raise invalid_request(f"unknown field(s): {', '.join(sorted(unknown))}")

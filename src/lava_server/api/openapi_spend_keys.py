@@ -1,4 +1,4 @@
-"""``/v1/spend_keys`` in /openapi.json (lava-api-current §3.11), added to the served document."""
+"""``/v1/spend_keys`` in /openapi.json (docs/spend-keys.md), added to the served document."""
 
 from __future__ import annotations
 
@@ -82,5 +82,9 @@ def with_spend_keys(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` plus the spend-key schemas and paths (``doc`` itself is not changed)."""
     out = copy.deepcopy(doc)
     out["components"]["schemas"].update(copy.deepcopy(SCHEMAS))
-    out["paths"].update(copy.deepcopy(PATHS))
+    paths = copy.deepcopy(PATHS)
+    for item in paths.values():  # REST writes honour Idempotency-Key like every other POST
+        if "post" in item:
+            item["post"]["parameters"].append({"$ref": "#/components/parameters/IdempotencyKey"})
+    out["paths"].update(paths)
     return out

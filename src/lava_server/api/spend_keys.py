@@ -1,4 +1,4 @@
-"""/v1/spend_keys (lava-api-current §3.11): CRUD, revoke and rotate, managed with a secret key.
+"""/v1/spend_keys (docs/spend-keys.md): CRUD, revoke and rotate, managed with a secret key.
 
 Create and rotate return the raw ``key`` once; afterwards only ``key_preview``. Revoked keys are
 not listed and answer 404. Also: which models a spend key may see in ``GET /v1/models``.
@@ -29,7 +29,7 @@ routes = web.RouteTableDef()
 
 def spend_key(rec: SpendKeyRecord, at: int | None = None) -> dict[str, Any]:
     """RestSpendKey. ``wallet_id`` is the merchant's id: the key spends from the merchant's own
-    ledger (spec §2.4), which has no separate wallet object."""
+    ledger (docs/spend-keys.md), which has no separate wallet object."""
     s = rec.settings
     view = counters(rec, now_us() if at is None else at)
     return {

@@ -1,4 +1,4 @@
-"""Spend keys as gateway credentials (lava-api-current §2.2 row 2, §2.4).
+"""Spend keys as gateway credentials (docs/spend-keys.md).
 
 A spend key is ``lava_sk_`` + 43 URL-safe characters. It is looked up by its keyring HMAC on
 every use (one indexed read, no cache), so a revocation, rotation, pause or expiry takes effect
@@ -45,7 +45,7 @@ def invalid_spend_key() -> ApiError:
 
 class SpendKeyAuthenticator:
     """Resolves a raw spend key; raises 401 ``invalid_spend_key``/``spend_key_expired`` or 403
-    ``spend_key_paused`` (checks 1–3 of spec §2.4)."""
+    ``spend_key_paused`` (checks 1–3 of docs/spend-keys.md)."""
 
     def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db

@@ -1,4 +1,4 @@
-"""Spend-key limits, enforced in the transaction that opens a call (lava-api-current §2.4, §3.11).
+"""Spend-key limits, enforced in the transaction that opens a call (docs/spend-keys.md).
 
 ``reserve`` runs first in the hold transaction of ``BillingService.open``: it locks the key's row
 (so every replica serialises on it), re-checks the key, takes a token from its rate bucket and
@@ -110,7 +110,7 @@ def _allowed(rec: SpendKeyRecord, provider: str, model: str | None, billable: bo
 
 
 def check_standing(rec: SpendKeyRecord, at: int) -> ApiError | None:
-    """Checks 2–3 of spec §2.4: expired (401), paused (403)."""
+    """Checks 2–3 of docs/spend-keys.md: expired (401), paused (403)."""
     if rec.settings.expires_at is not None and rec.settings.expires_at <= at:
         return ApiError(401, "spend_key_expired", "this spend key has expired")
     if rec.settings.status == "paused":
@@ -134,7 +134,7 @@ class CallRequest:
 
 
 async def reserve(tx: Executor, outbox: Outbox | None, call: CallRequest) -> ApiError | None:
-    """Admit the call (None, a hold row written) or return the refusal, in spec §2.4's order.
+    """Admit the call (None, a hold row written) or return the refusal, in the order of docs/spend-keys.md.
     Every outcome touches ``last_used_at``; the caller commits either way."""
     at = call.at
     locked = await repo.lock_for_use(tx, call.spend_key_id, at)

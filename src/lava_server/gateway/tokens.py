@@ -71,7 +71,7 @@ class ForwardAuth:
     product: ProductConfig | None
     provider_key: str | None  # BYOK ("unmanaged") when set
     form: TokenForm = "legacy"
-    spend_key_id: str | None = None  # a spend key (spec §2.4): the merchant pays, within the key's limits
+    spend_key_id: str | None = None  # a spend key (docs/spend-keys.md): the merchant pays, within the key's limits
 
     @property
     def metering_only(self) -> bool:

@@ -1,4 +1,4 @@
--- Spend keys (lava-api-current §2.4, §3.11): merchant-owned gateway credentials with limits.
+-- Spend keys (docs/spend-keys.md): merchant-owned gateway credentials with limits.
 -- The raw key is never stored: key_hash is its keyring HMAC; rotation replaces the hash.
 CREATE TABLE spend_keys (
     id                      TEXT PRIMARY KEY,
