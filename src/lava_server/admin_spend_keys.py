@@ -61,12 +61,14 @@ def _body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava spend-keys create``: the RestSpendKey plus the raw ``key``."""
     key = await _merchant(svc, args.secret_key)
     record, raw = await spend_keys.create_key(svc, key, _body(args))
     return {**spend_key(record), "key": raw}
 
 
 async def list_keys(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava spend-keys list``: ``{data, has_more}``, newest first."""
     key = await _merchant(svc, args.secret_key)
     records, more = await repo.list_keys(
         svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
@@ -75,12 +77,14 @@ async def list_keys(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def revoke(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava spend-keys revoke ID``."""
     key = await _merchant(svc, args.secret_key)
     await spend_keys.revoke_key(svc, key, args.spend_key_id)
     return {"spend_key_id": args.spend_key_id, "success": True}
 
 
 async def rotate(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """``lava spend-keys rotate ID``: the key with its new raw ``key``."""
     key = await _merchant(svc, args.secret_key)
     record, raw = await spend_keys.rotate_key(svc, key, args.spend_key_id)
     return {**spend_key(record), "key": raw}

@@ -172,6 +172,7 @@ async def create_key(svc: Services, key: MerchantKey, body: Mapping[str, Any]) -
 
 
 async def get_key(svc: Services, key: MerchantKey, key_id: str) -> SpendKeyRecord:
+    """One live key of the caller's merchant and mode; 404 otherwise."""
     found = await repo.get_key(svc.db, key.merchant_id, key.mode, key_id)
     if found is None:
         raise ApiError(404, "not_found", "spend key not found")

@@ -56,6 +56,7 @@ def spend_key(rec: SpendKeyRecord, at: int | None = None) -> dict[str, Any]:
 
 @routes.get("/v1/spend_keys")
 async def list_keys(request: web.Request) -> web.Response:
+    """``GET /v1/spend_keys``: live keys, newest first, ``limit``/``cursor`` paging."""
     key = await merchant(request)
     q = request.query
     records, more = await repo.list_keys(
@@ -67,6 +68,7 @@ async def list_keys(request: web.Request) -> web.Response:
 
 @routes.post("/v1/spend_keys")
 async def create(request: web.Request) -> web.Response:
+    """``POST /v1/spend_keys``: 201 with the raw ``key``, shown this once."""
     key = await merchant(request)
     body = await read_optional_object(request)
     record, raw = await domain.create_key(services(request), key, body)
@@ -75,12 +77,14 @@ async def create(request: web.Request) -> web.Response:
 
 @routes.get("/v1/spend_keys/{key_id}")
 async def retrieve(request: web.Request) -> web.Response:
+    """``GET /v1/spend_keys/{id}``: one key (preview only)."""
     key = await merchant(request)
     return json_response(spend_key(await domain.get_key(services(request), key, request.match_info["key_id"])))
 
 
 @routes.put("/v1/spend_keys/{key_id}")
 async def update(request: web.Request) -> web.Response:
+    """``PUT /v1/spend_keys/{id}``: a partial update; ``null`` clears."""
     key = await merchant(request)
     body = await read_optional_object(request)
     record = await domain.update_key(services(request), key, request.match_info["key_id"], body)
@@ -89,6 +93,7 @@ async def update(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/spend_keys/{key_id}")
 async def revoke(request: web.Request) -> web.Response:
+    """``DELETE /v1/spend_keys/{id}``: ``{success: true}``; the key fails at once."""
     key = await merchant(request)
     await domain.revoke_key(services(request), key, request.match_info["key_id"])
     return json_response({"success": True})
@@ -96,6 +101,7 @@ async def revoke(request: web.Request) -> web.Response:
 
 @routes.post("/v1/spend_keys/{key_id}/rotate")
 async def rotate(request: web.Request) -> web.Response:
+    """``POST /v1/spend_keys/{id}/rotate``: a new raw ``key``; settings and counters kept."""
     key = await merchant(request)
     record, raw = await domain.rotate_key(services(request), key, request.match_info["key_id"])
     return json_response({**spend_key(record), "key": raw})

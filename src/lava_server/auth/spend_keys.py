@@ -40,6 +40,7 @@ class SpendKeyAuth:
 
 
 def invalid_spend_key() -> ApiError:
+    """401 ``invalid_spend_key``: unknown, revoked or rotated away (indistinguishable on purpose)."""
     return ApiError(401, "invalid_spend_key", "this spend key is not valid (unknown, revoked or rotated)")
 
 

@@ -89,6 +89,7 @@ def _opt(value: Any) -> int | None:
 
 
 def record_of(row: Row) -> SpendKeyRecord:
+    """A ``spend_keys`` row (all of ``_COLUMNS``) as a record."""
     settings = SpendKeySettings(
         name=row["name"],
         status=row["status"],
@@ -145,6 +146,7 @@ def _settings_args(s: SpendKeySettings) -> list[Any]:
 async def insert_key(
     tx: Executor, key_id: str, merchant_id: str, mode: Mode, key_hash: str, preview: str, s: SpendKeySettings, at: int
 ) -> None:
+    """Store a new key: its secret only as ``key_hash``, counters at zero."""
     await tx.execute(
         "INSERT INTO spend_keys (id, merchant_id, mode, key_hash, key_preview, created_at, name, status,"
         " request_shape, allowed_models, allowed_providers, spend_limit, spend_cycle, request_limit,"
@@ -258,6 +260,7 @@ async def in_flight(tx: Executor, key_id: str, now: int) -> tuple[int, int]:
 
 
 async def insert_hold(tx: Executor, request_id: str, key_id: str, amount: int, at: int, expires_at: int) -> None:
+    """An admitted call's worst case (units), counted until settled, released or ``expires_at``."""
     await tx.execute(
         "INSERT INTO spend_key_holds (request_id, spend_key_id, amount, status, created_at, expires_at)"
         " VALUES ($1, $2, $3, 'held', $4, $5)",
