@@ -199,10 +199,12 @@ class BillingService:
                 merchant_cost = (
                     base.total_units if base is not None and plan.managed and plan.merchant_bears_cost else 0
                 )
-                if merchant_cost > 0 and not await self._already_billed(tx, plan, rec, outcome):
+                billed_before = merchant_cost > 0 and await self._already_billed(tx, plan, rec, outcome)
+                if merchant_cost > 0 and not billed_before:
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
-                if plan.spend_key_id is not None:
-                    await spend_limits.settle(tx, self._svc.ledger.outbox, rec.id, rec.base_cost or 0, at)
+                if plan.spend_key_id is not None:  # a refetched response's cost was counted the first time
+                    spent = 0 if billed_before else rec.base_cost or 0
+                    await spend_limits.settle(tx, self._svc.ledger.outbox, rec.id, spent, at)
                 await update_request(tx, rec, only_if_status="pending")
                 return rec, None
             if not await ledger.close_hold(tx, rec.id, "settled", at):

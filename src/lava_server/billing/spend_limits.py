@@ -252,8 +252,13 @@ async def _notify(tx: Executor, outbox: Outbox | None, rec: SpendKeyRecord, kind
 
 
 def call_of(plan: ForwardPlan, request_id: str, quote: Quote, at: int, expires_at: int) -> CallRequest:
-    """The ``reserve`` input for a planned call: its worst case is the quote's provider cost."""
+    """The ``reserve`` input for a planned call: its worst case is the quote's provider cost.
+
+    A fetch of a stored response names no model, so its cost is unknown until it returns: it is
+    admitted at 0 while the key is within its limit, and counted in full when it settles (so one
+    background response can take a key past its spend limit; the next call is then refused)."""
     assert plan.spend_key_id is not None
     base = quote.worst_case.base
-    worst = base.total_units if base is not None else (None if plan.billable else 0)
+    unknowable = plan.action == "fetch" and plan.model is None
+    worst = base.total_units if base is not None else (None if plan.billable and not unknowable else 0)
     return CallRequest(plan.spend_key_id, request_id, plan.provider, plan.model, plan.billable, worst, at, expires_at)
