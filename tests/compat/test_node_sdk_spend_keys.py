@@ -6,17 +6,15 @@ checked exactly against the SDK's own ``RestSpendKey`` declaration."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from lava_server.billing import ledger
+from tests.compat.current_support import ALIAS, new_merchant
 from tests.compat.dts_shapes import check, shape
-from tests.compat.test_node_sdk import SdkVersion, assert_api_error, ok
-from tests.compat.test_node_sdk_current import ALIAS, Driver, new_merchant, node_1120  # noqa: F401
-from tests.e2e.conftest_gateway import GatewayStack, fake_gateway  # noqa: F401
+from tests.compat.test_node_sdk import Driver, SdkVersion, assert_api_error, ok
+from tests.e2e.conftest_gateway import GatewayStack
 
 pytestmark = pytest.mark.node
 
@@ -24,14 +22,8 @@ SDK = SdkVersion("11.2.0", ALIAS, "sdk1120_spend_keys.mjs", None)
 
 
 @pytest.fixture
-def stack(fake_gateway: GatewayStack) -> Iterator[GatewayStack]:  # noqa: F811
-    yield fake_gateway
-    report = fake_gateway.server.call(ledger.check(fake_gateway.server.services.db))
-    assert report.ok, f"lava ledger check failed: {report.problems}"
-
-
-@pytest.fixture
-def drive(node_1120: str, stack: GatewayStack) -> Driver:  # noqa: F811
+def drive(node_1120: str, stack: GatewayStack) -> Driver:
+    """A driver for ``node/sdk1120_spend_keys.mjs`` (``node_1120`` and ``stack`` from conftest)."""
     return Driver(SDK, node_1120, stack.server)
 
 
