@@ -22,6 +22,7 @@ from .api import (
     plans,
     requests,
     secret_keys,
+    spend_keys,
     subscriptions,
     test_clocks,
     usage,
@@ -85,6 +86,7 @@ def build_app(svc: Services) -> web.Application:
         credit_bundles.routes,
         subscriptions.routes,
         test_clocks.routes,
+        spend_keys.routes,
     ):
         app.router.add_routes(table)
     webhook_delivery.setup(app, svc.db, svc.keyring, svc.ids, svc.settings.webhooks)

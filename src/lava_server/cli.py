@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_current(sub, merchants)
     register_plans(sub)
+    from .admin_spend_keys import register as register_spend_keys
+
+    register_spend_keys(sub)
 
     products = sub.add_parser("products", help="manage products, i.e. pricing configurations (create)").add_subparsers(
         dest="action", required=True, metavar="ACTION", title="actions"
@@ -244,7 +247,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         except ValueError as exc:  # bad bounds, or the server could not start
             raise CliError(str(exc)) from exc
         return {"stopped": True}
-    from . import admin, admin_current, admin_plans
+    from . import admin, admin_current, admin_plans, admin_spend_keys
 
     handlers: dict[tuple[str, str | None], Callable[..., Awaitable[dict[str, Any]]]] = {
         ("migrate", None): admin.migrate_cmd,
@@ -263,6 +266,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         ("webhooks", "redeliver"): admin.webhooks_redeliver,
         **admin_current.HANDLERS,
         **admin_plans.HANDLERS,
+        **admin_spend_keys.HANDLERS,
     }
     handler = handlers[(args.command, getattr(args, "action", None))]
     if args.command == "wallets" and not args.idempotency_key:

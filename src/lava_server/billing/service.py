@@ -22,7 +22,7 @@ from ..ids import REQUEST
 from ..money import MAX_UNITS, to_wire
 from ..store import Executor
 from ..store.requests import RequestRecord, insert_request, update_request
-from . import entitlement, ledger, renewals
+from . import entitlement, ledger, renewals, spend_limits
 from .charges import Charges, compute_charges, no_charge
 from .deps import BillingDeps
 from .fees import UnitCounts, billable_units
@@ -124,7 +124,12 @@ class BillingService:
         limits = self._svc.settings.limits
         expires = at + int(limits.hold_lifetime_s * 1_000_000)
 
-        async def hold(tx: Executor) -> None:
+        async def hold(tx: Executor) -> ApiError | None:
+            if plan.spend_key_id is not None:  # the key's limits, atomically with the hold
+                call = spend_limits.call_of(plan, record.id, quote, at, expires)
+                refusal = await spend_limits.reserve(tx, self._svc.ledger.outbox, call)
+                if refusal is not None:
+                    return refusal  # committed: last_used_at and a limit_reached event, no request
             await insert_request(tx, record)
             if plan.token_form in entitlement.PLAN_FORMS:  # current customer: plan entitlement + credits
                 await entitlement.check_and_hold(
@@ -157,15 +162,18 @@ class BillingService:
                         f"insufficient balance: this call may cost up to ${to_wire(exc.amount)}, the wallet has "
                         f"${to_wire(max(exc.available, 0))} available (short by ${to_wire(exc.amount - max(exc.available, 0))})",
                     ) from exc
+            return None
 
         # The hold is not fsynced on its own (it is on the time-to-first-byte path); it reaches the
         # disk with the next durable commit, at the latest this call's settlement.
         try:
-            await self._svc.db.write(hold, durable=False)
+            refused = await self._svc.db.write(hold, durable=False)
         except ApiError as exc:
             if exc.code == "insufficient_credits":  # docs/plans.md: a refused call triggers the auto top-up
                 await renewals.request_top_up(self._svc.db, plan.connection_id)
             raise
+        if refused is not None:
+            raise refused
         return Reservation(plan, record, quote.prices, quote.hold_units)
 
     async def _check_connection(self, tx: Executor, plan: ForwardPlan) -> None:
@@ -207,8 +215,12 @@ class BillingService:
                 merchant_cost = (
                     base.total_units if base is not None and plan.managed and plan.merchant_bears_cost else 0
                 )
-                if merchant_cost > 0 and not await self._already_billed(tx, plan, rec, outcome):
+                billed_before = merchant_cost > 0 and await self._already_billed(tx, plan, rec, outcome)
+                if merchant_cost > 0 and not billed_before:
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
+                if plan.spend_key_id is not None:  # a refetched response's cost was counted the first time
+                    spent = 0 if billed_before else rec.base_cost or 0
+                    await spend_limits.settle(tx, self._svc.ledger.outbox, rec.id, spent, at)
                 await update_request(tx, rec, only_if_status="pending")
                 return rec, None
             if not await ledger.close_hold(tx, rec.id, "settled", at):
@@ -384,6 +396,8 @@ class BillingService:
 
         async def fail_tx(tx: Executor) -> None:
             await ledger.close_hold(tx, rec.id, "released", at)
+            if res.plan.spend_key_id is not None:
+                await spend_limits.release(tx, rec.id)
             await update_request(tx, rec, only_if_status="pending")
 
         await self._svc.db.write(fail_tx)

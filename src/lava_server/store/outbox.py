@@ -36,6 +36,7 @@ EventType = Literal[
     "subscription.cancelled",
     "customer.credits.topped_up",
     "customer.credits.top_up_failed",
+    "spend_key.limit_reached",  # its subject (customer_id column) is the spend key's id
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
