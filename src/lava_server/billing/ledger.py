@@ -401,7 +401,9 @@ async def post_charge(
     await apply_deltas(tx, deltas)
     moved = -deltas.get(wallet, 0)  # what this call took from the wallet (0 when replayed)
     if moved and ledger.outbox is not None:
-        await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - moved, usage=True)
+        await ledger.outbox.wallet_changed(
+            tx, wallet_id, current.balance, current.balance - moved, usage=True, crossings=credits is None
+        )
     return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - moved, current.held))
 
 

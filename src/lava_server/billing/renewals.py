@@ -218,15 +218,28 @@ async def _cancel_now(
         await subs.start(deps, tx, connection_id=sub.connection_id, wallet_id=sub.wallet_id, plan=free, at=at)
 
 
-async def note_draw(book: Ledger, tx: Executor, before: CreditSources, owner: credits.CreditOwner) -> None:
+async def note_draw(
+    book: Ledger,
+    tx: Executor,
+    before: CreditSources,
+    owner: credits.CreditOwner,
+    prepaid_before: int = 0,
+    prepaid_after: int = 0,
+) -> None:
     """After a charge drew on credits (same transaction): the (coalesced) balance event when a bucket
-    moved, and if it took ``total_remaining`` from > 0 to ≤ 0 (a crossing), the auto top-up flag."""
+    moved; ``customer.credits.low``/``exhausted`` when the total spendable credit (cycle + bundle +
+    prepaid, units) crossed the threshold or zero (docs/webhooks.md); and if the charge took
+    ``total_remaining`` from > 0 to ≤ 0 (a crossing), the auto top-up flag."""
     rows = await tx.fetchall(
         "SELECT balance FROM ledger_accounts WHERE id IN ($1, $2)", before.cycle_account, before.bundle_account
     )
     after = sum(int(r["balance"]) for r in rows)
     if after != before.total:
         await credits.balance_changed(book, tx, owner, usage=True)
+    if book.outbox is not None:
+        await book.outbox.credits_changed(
+            tx, owner.merchant_id, owner.mode, owner.connection_id, before.total + prepaid_before, after + prepaid_after
+        )
     if before.total > 0 >= after:
         await request_top_up(tx, owner.connection_id)
 

@@ -310,7 +310,7 @@ class BillingService:
         assert plan.wallet_id is not None
         # Lock order (see ledger.apply_deltas): the wallet first, then the tier counter, then the
         # other accounts in id order — the same in every charging transaction.
-        await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
+        prepaid = await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
         # A current customer's charge draws cycle → bundle → prepaid credits (docs/plans.md).
         credits = (
             await ledger.read_credits(
@@ -376,7 +376,7 @@ class BillingService:
             owner = ledger.CreditOwner(
                 plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, plan.merchant.mode
             )
-            await renewals.note_draw(self._svc.ledger, tx, credits, owner)
+            await renewals.note_draw(self._svc.ledger, tx, credits, owner, prepaid.balance, result.balance.balance)
         rec.shortfall = result.shortfall
         rec.timestamp = at
         return charges, result.balance.available
