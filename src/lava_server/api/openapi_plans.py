@@ -157,6 +157,7 @@ SCHEMAS: dict[str, Any] = {
 SCHEMAS["PlanList"] = _list_of("Plan")
 SCHEMAS["CreditBundleList"] = _list_of("CreditBundle")
 SCHEMAS["SubscriptionList"] = _list_of("Subscription")
+SCHEMAS["TestClockList"] = _list_of("TestClock")
 
 PLAN_ID = [_path("plan_id")]
 SUB_ID = [_path("sub_id")]
@@ -215,7 +216,7 @@ PATHS: dict[str, Any] = {
         )
     },
     "/v1/test_clocks": {
-        "get": _op("List test clocks (test mode)", 200, {"type": "object"}),
+        "get": _op("List test clocks (test mode), newest first", 200, _ref("TestClockList"), PAGING),
         "post": _op("Create a test clock (test mode)", 201, _ref("TestClock")),
     },
     "/v1/test_clocks/{clock_id}": {"get": _op("Retrieve a test clock", 200, _ref("TestClock"), CLOCK_ID)},

@@ -11,10 +11,11 @@ from ..billing import test_clocks as domain
 from ..billing.offsession import charger_for
 from ..clock import from_datetime, now_us, parse_iso
 from ..errors import invalid_request
-from . import render_plans
+from . import render, render_plans
 from .bodies import read_optional_object
 from .deps import merchant, services
 from .jsonio import json_response
+from .params import cursor_param, limit_param
 
 routes = web.RouteTableDef()
 
@@ -44,8 +45,12 @@ async def create(request: web.Request) -> web.Response:
 @routes.get("/v1/test_clocks")
 async def list_clocks(request: web.Request) -> web.Response:
     key = await merchant(request)
-    rows = await domain.list_clocks(services(request).db, key)
-    return json_response({"data": [render_plans.test_clock(r) for r in rows], "has_more": False})
+    q = request.query
+    rows, more = await domain.list_clocks(
+        services(request).db, key, cursor=cursor_param(q, domain.CLOCK), limit=limit_param(q)
+    )
+    data = [render_plans.test_clock(r) for r in rows]
+    return json_response(render.list_body(data, more, str(rows[-1]["id"]) if more and rows else None))
 
 
 @routes.get("/v1/test_clocks/{clock_id}")

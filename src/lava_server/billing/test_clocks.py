@@ -16,6 +16,7 @@ from ..ids import IdFactory
 from ..store import Database, Executor
 from ..store import subscriptions as sub_repo
 from ..store.merchants import MerchantKey
+from ..store.paging import fetch_page
 from . import subscriptions as subs
 from .offsession import ChargerFor
 from .renewals import DueReport, run_due
@@ -61,13 +62,21 @@ async def get(ex: Executor, key: MerchantKey, clock_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-async def list_clocks(ex: Executor, key: MerchantKey) -> list[dict[str, Any]]:
+async def list_clocks(
+    ex: Executor, key: MerchantKey, *, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the merchant's clocks, newest first (keyset on the id, like every list):
+    (rows, has_more). ``cursor`` is the last id of the previous page; ``limit`` 1..100."""
     _require_test(key)
-    rows = await ex.fetchall(
-        "SELECT id, name, frozen_time, created_at FROM test_clocks WHERE merchant_id = $1 ORDER BY id DESC",
-        key.merchant_id,
+    rows, more = await fetch_page(
+        ex,
+        select="SELECT id, name, frozen_time, created_at FROM test_clocks",
+        where=["merchant_id = $1"],
+        args=[key.merchant_id],
+        cursor=cursor,
+        limit=limit,
     )
-    return [dict(r) for r in rows]
+    return [dict(r) for r in rows], more
 
 
 async def attach(db: Database, key: MerchantKey, clock_id: str, connection_id: str) -> None:
