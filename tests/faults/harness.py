@@ -164,14 +164,25 @@ class Cluster:
                 else:
                     os.environ[k] = v
 
-    def start_replica(self, data_dir: Path | None = None) -> Replica:
+    def start_replica(self, data_dir: Path | None = None, workers: int = 1) -> Replica:
         n = len(self.replicas)
         d = data_dir or self.root / f"replica-{n}"
         d.mkdir(parents=True, exist_ok=True)
         log = d / f"serve-{uuid.uuid4().hex[:6]}.log"
         with log.open("w") as err:
             proc = subprocess.Popen(
-                [LAVA, "serve", "--port", "0", "--data-dir", str(d), "--upstream", f"api.openai.com={self.fake_url}"],
+                [
+                    LAVA,
+                    "serve",
+                    "--port",
+                    "0",
+                    "--workers",
+                    str(workers),
+                    "--data-dir",
+                    str(d),
+                    "--upstream",
+                    f"api.openai.com={self.fake_url}",
+                ],  # fmt: skip
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,

@@ -157,21 +157,7 @@ class InstanceRuntime:
 
     async def recover_local(self) -> int:
         """Replay dead local boots' journals, then close their other pending requests."""
-        closed = 0
-        for path in orphan_files(self.journal.directory, self.journal.path):
-            entries = read_entries(path)
-            for entry in entries:
-                await self.billing.replay(entry)
-            boot = path.stem
-            closed += await close_pending(self.billing, boot)
-            await self.deps.db.execute(
-                "UPDATE instances SET lease_until = $1, stopped_at = COALESCE(stopped_at, $1) WHERE id = $2",
-                now_us(),
-                boot,
-            )
-            path.unlink(missing_ok=True)
-            log.warning("recovered dead process %s: %d journalled, %d closed", boot, len(entries), closed)
-        return closed
+        return await recover_dead_local(self.billing, self.journal.directory, self.journal.path)
 
     async def take_over(self) -> int:
         """Close the pending requests of every other boot whose lease lapsed; forget old boots."""
@@ -195,6 +181,31 @@ class InstanceRuntime:
         return closed
 
 
+async def recover_dead_local(billing: BillingService, directory: Path | None = None, own: Path | None = None) -> int:
+    """Replay the journals dead processes left in ``directory`` (default: the data dir's) and
+    close the rest of those boots' pending requests; returns how many were closed.
+
+    Safe beside live processes: their files are locked and skipped. ``lava serve --workers``
+    runs this in its preparation child, before any worker starts."""
+    directory = directory or Path(billing.deps.settings.data_dir) / JOURNAL_DIR
+    closed = 0
+    for path in orphan_files(directory, own):
+        entries = read_entries(path)
+        for entry in entries:
+            await billing.replay(entry)
+        boot = path.stem
+        n = await close_pending(billing, boot)
+        await billing.deps.db.execute(
+            "UPDATE instances SET lease_until = $1, stopped_at = COALESCE(stopped_at, $1) WHERE id = $2",
+            now_us(),
+            boot,
+        )
+        path.unlink(missing_ok=True)
+        log.warning("recovered dead process %s: %d journalled finish(es) replayed, %d closed", boot, len(entries), n)
+        closed += n
+    return closed
+
+
 async def close_pending(billing: BillingService, instance_id: str) -> int:
     """Release the hold and fail every request still ``pending`` under ``instance_id``."""
     db = billing.deps.db
@@ -216,4 +227,12 @@ async def close_pending(billing: BillingService, instance_id: str) -> int:
     return done
 
 
-__all__ = ["TAKEOVER_BOUND_S", "TAKEOVER_ERROR", "InstanceRuntime", "LeaseTimes", "StoreUnavailable", "close_pending"]
+__all__ = [
+    "TAKEOVER_BOUND_S",
+    "TAKEOVER_ERROR",
+    "InstanceRuntime",
+    "LeaseTimes",
+    "StoreUnavailable",
+    "close_pending",
+    "recover_dead_local",
+]
