@@ -4,6 +4,7 @@ once — also when the replica itself is restarted before the database returns."
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -135,4 +136,69 @@ def test_journal_survives_a_restart(cluster: Cluster, private_pg: PrivatePostgre
     assert not journal[0].exists()  # replayed and removed
     status, _, _ = stream_call(again.url, fwd, chat_body(stream=True))
     assert status == 200
+    c.ledger_ok()
+
+
+def test_database_restart_under_load(cluster: Cluster, private_pg: PrivatePostgres) -> None:
+    """The fault suite's database scenario: 2 replicas under a steady mix of calls, streams in flight,
+    PostgreSQL restarted. Every answer is 200, 402 or a clean 503; afterwards everything recovers,
+    every stream served in full is charged once and no hold stays open."""
+    c = cluster
+    product = c.product("--rate-type", "percentage", "--tier", "0:20")
+    con = c.connection("10")
+    fwd = c.forward_headers(con, product)
+    replicas = [c.start_replica(), c.start_replica()]
+    stop = threading.Event()
+    seen: list[dict[str, Any]] = []
+
+    def load(worker: int) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            stream = n % 2 == 0
+            item: dict[str, Any] = {"stream": stream}
+            url = replicas[(worker + n) % 2].url
+            body = chat_body(stream=stream, model="slow-stream" if stream else "gpt-4o-mini", out_words=10)
+            try:
+                with httpx.stream(
+                    "POST", url + FORWARD_PATH, headers={**fwd, "x-fake-chunk-delay-ms": "100"}, json=body, timeout=30
+                ) as r:
+                    item["status"], item["id"] = r.status_code, r.headers.get("x-lava-request-id")
+                    data = b"".join(r.iter_raw())
+                    item["full"] = r.status_code == 200 and (not stream or data.rstrip().endswith(b"data: [DONE]"))
+                    if r.status_code != 200:
+                        item["code"] = json.loads(data)["error"]["code"]
+            except httpx.HTTPError as exc:
+                item["transport"] = type(exc).__name__
+            seen.append(item)
+            if item.get("status") == 503:
+                time.sleep(0.1)
+
+    workers = [threading.Thread(target=load, args=(i,), daemon=True) for i in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        wait_until(lambda: sum(1 for i in seen if i.get("full")) >= 8, 30, "load to run")
+        private_pg.stop("fast")
+        time.sleep(2.0)
+        private_pg.start()
+        recovered_at = len(seen)
+        wait_until(lambda: sum(1 for i in seen[recovered_at:] if i.get("full")) >= 8, 30, "calls to succeed again")
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=40)
+    statuses = {(i.get("status"), i.get("code")) for i in seen}
+    assert statuses <= {(200, None), (503, "store_unavailable")}, statuses
+    assert (503, "store_unavailable") in statuses  # the outage was seen ...
+    assert not [i for i in seen if "transport" in i], [i for i in seen if "transport" in i]  # ... and nobody was cut
+    wait_until(lambda: c.open_holds() == 0, 20, "journalled settlements to land")
+    full = [str(i["id"]) for i in seen if i.get("full")]
+    rows = c.rows(
+        "SELECT r.id, r.status, COUNT(t.id) AS transfers FROM requests r"
+        " LEFT JOIN ledger_transfers t ON t.request_id = r.id WHERE r.id = ANY($1::text[]) GROUP BY r.id, r.status",
+        full,
+    )
+    assert len(rows) == len(full)
+    assert {(r["status"], int(r["transfers"])) for r in rows} == {("completed", 3)}
     c.ledger_ok()
