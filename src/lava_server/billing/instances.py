@@ -30,7 +30,8 @@ from pathlib import Path
 from ..clock import now_us
 from ..store import StoreError, StoreUnavailable
 from . import ledger
-from .journal import JOURNAL_DIR, Journal, orphan_files, read_entries
+from .journal import JOURNAL_DIR, Journal, JournalEntry, orphan_files, read_entries
+from .plans import Reservation
 from .service import BillingService
 
 log = logging.getLogger("lava.billing")
@@ -148,7 +149,7 @@ class InstanceRuntime:
         """Replay this process's outstanding journal entries; stops at the first outage."""
         done = 0
         for entry in self.journal.entries():
-            await self.billing.replay(entry)
+            await replay_entry(self.billing, entry)
             self.journal.mark_done(entry.request_id)
             done += 1
         if done:
@@ -181,6 +182,26 @@ class InstanceRuntime:
         return closed
 
 
+async def replay_entry(billing: BillingService, entry: JournalEntry) -> None:
+    """Run a journalled finish again (idempotent: a finish that already landed is a no-op).
+
+    Raises ``StoreError`` while the database still refuses (the entry stays for the next try); a
+    settlement that fails for another reason fails the call instead, as ``gateway.settle`` does."""
+    res = Reservation(
+        entry.plan, entry.record, billing.prices_at(entry.plan, entry.record.created_at), entry.record.hold_units
+    )
+    if entry.kind == "settle" and entry.outcome is not None:
+        try:
+            await billing.settle_now(res, entry.outcome)
+        except StoreError:
+            raise
+        except Exception as exc:
+            log.exception("replayed settlement of %s failed; failing the call instead", res.record.id)
+            await billing.fail_now(res, f"settlement failed: {type(exc).__name__}", entry.outcome)
+    else:
+        await billing.fail_now(res, entry.error or "gateway failure", entry.outcome)
+
+
 async def recover_dead_local(billing: BillingService, directory: Path | None = None, own: Path | None = None) -> int:
     """Replay the journals dead processes left in ``directory`` (default: the data dir's) and
     close the rest of those boots' pending requests; returns how many were closed.
@@ -192,7 +213,7 @@ async def recover_dead_local(billing: BillingService, directory: Path | None = N
     for path in orphan_files(directory, own):
         entries = read_entries(path)
         for entry in entries:
-            await billing.replay(entry)
+            await replay_entry(billing, entry)
         boot = path.stem
         n = await close_pending(billing, boot)
         await billing.deps.db.execute(

@@ -205,15 +205,9 @@ class BillingService:
             res.finished = True
             return res.record
 
-    async def replay(self, entry: JournalEntry) -> None:
-        """Run a journalled finish again (idempotent: a finish that already landed is a no-op)."""
-        plan = entry.plan
-        prices = self._lookup(plan, entry.record.created_at) if plan.billable else None
-        res = Reservation(plan, entry.record, prices, entry.record.hold_units)
-        if entry.kind == "settle" and entry.outcome is not None:
-            await self.settle_now(res, entry.outcome)
-        else:
-            await self.fail_now(res, entry.error or "gateway failure", entry.outcome)
+    def prices_at(self, plan: ForwardPlan, at: int) -> ModelPrices | None:
+        """The prices ``open`` looks up for ``plan`` at time ``at`` (None for a call that is not billable)."""
+        return self._lookup(plan, at) if plan.billable else None
 
     async def settle_now(self, res: Reservation, outcome: Outcome) -> RequestRecord:
         """``settle`` without the journal: raises ``StoreUnavailable`` during an outage."""
