@@ -4,7 +4,9 @@ directory; nothing is charged twice and every call the provider served in full i
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
 import time
 from typing import Any
@@ -190,4 +192,39 @@ def test_twenty_kills_under_load(cluster: Cluster) -> None:
         ids,
     )
     assert {int(r["n"]) for r in per_request} == {3} and len(per_request) == len(ids)
+    c.ledger_ok()
+
+
+def test_killed_worker_of_a_multi_worker_server_is_taken_over(cluster: Cluster) -> None:
+    """`lava serve --workers 2`: a worker killed mid-stream (the supervisor replaces it) has its
+    calls closed by its sibling within the bound: an unlocked journal file proves it dead."""
+    c = cluster
+    product = c.product("--rate-type", "percentage", "--tier", "0:20")
+    con = c.connection("1")
+    fwd = c.forward_headers(con, product)
+    server = c.start_replica(workers=2)
+    out: list[dict[str, Any]] = []
+    started = threading.Barrier(5, timeout=30)
+    threads = _streams(server.url, fwd, 4, out, started)
+    started.wait()
+    ids = [str(i["id"]) for i in out]
+    owners = c.rows(
+        "SELECT DISTINCT i.id, i.pid FROM requests r JOIN instances i ON i.id = r.instance_id"
+        " WHERE r.id = ANY($1::text[])",
+        ids,
+    )
+    victim = owners[0]
+    assert int(victim["pid"]) != server.proc.pid  # a worker, not the supervisor
+    owned = [str(r["id"]) for r in c.rows("SELECT id FROM requests WHERE instance_id = $1", victim["id"])]
+    os.kill(int(victim["pid"]), signal.SIGKILL)
+    wait_until(lambda: _open_holds_of(c, owned) == 0, TAKEOVER_BOUND_S + SLACK_S, "the sibling worker to take over")
+    _assert_killed_calls_closed(c, owned)
+    others = [i for i in ids if i not in owned]  # the sibling's own streams are untouched
+    assert _open_holds_of(c, others) == len(others)
+    c.ledger_ok()
+    server.kill9()  # the supervisor: PR_SET_PDEATHSIG takes the worker with it
+    for t in threads:
+        t.join(timeout=10)
+    c.start_replica(server.data_dir, workers=2)  # its preparation step closes what the dead workers left
+    wait_until(lambda: c.open_holds() == 0, TAKEOVER_BOUND_S + SLACK_S, "every hold to close")
     c.ledger_ok()
