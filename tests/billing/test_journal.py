@@ -33,6 +33,10 @@ def _entry(rid: str = "req_test_1") -> JournalEntry:
         prompt_tokens_estimate=20,
         max_output_tokens=100,
         connection_created_at=5,
+        action="fetch",
+        fetched_response_id="resp_1",
+        token_form="customer",
+        spend_key_id="spk_1",
     )
     record = RequestRecord(
         id=rid, merchant_id="mer_1", mode="test", status="pending", provider="openai",
@@ -57,6 +61,7 @@ def test_entry_round_trips_exactly(tmp_path: Path) -> None:
     assert j.outstanding == 1
     (back,) = j.entries()
     assert back.plan == entry.plan and back.record == entry.record and back.at == 99
+    assert all(getattr(back.plan, f) == getattr(entry.plan, f) for f in vars(entry.plan))  # every field, typed
     assert back.outcome is not None and entry.outcome is not None
     assert back.outcome.usage == entry.outcome.usage and back.outcome.sub_calls == entry.outcome.sub_calls
     assert back.outcome.provider_usage == {"completion_tokens": 2**70}
