@@ -13,7 +13,7 @@ from .base import Executor, Row, StoreError, StoreUnavailable, TransientConflict
 
 T = TypeVar("T")
 WRITE_ATTEMPTS = 4
-ACQUIRE_TIMEOUT_S = 5.0  # a pool that cannot hand out a connection this long is an outage (503)
+ACQUIRE_TIMEOUT_S = 30.0  # no pooled connection for this long (every one busy or hung) is an outage (503)
 # Everything asyncpg raises when the server is down, restarting or the link broke: one 503 class.
 UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,  # ConnectionRefusedError, ConnectionResetError, socket errors on connect
