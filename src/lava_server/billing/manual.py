@@ -25,7 +25,7 @@ import orjson
 
 from ..clock import now_us
 from ..errors import ApiError, invalid_request
-from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, secret_mode
+from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, REQUEST, secret_mode
 from ..store import UniqueViolation
 from ..store.connections import ConnectionRecord, find_connection_by_secret
 from ..store.customers import find_customer
@@ -140,7 +140,8 @@ async def record_manual(
     )
     at = now_us()
     rec = RequestRecord(
-        id=request_id,
+        id=svc.ids.new(REQUEST, key.mode),  # ours; the caller's id is scoped to its merchant and mode
+        external_id=request_id,
         merchant_id=key.merchant_id,
         mode=key.mode,
         status="pending",
@@ -168,7 +169,7 @@ async def record_manual(
             await update_request(tx, rec, only_if_status="pending")
     except UniqueViolation:
         existing = await get_request(svc.db, key.merchant_id, key.mode, request_id)
-        if existing is None:  # the id belongs to another merchant or mode
+        if existing is None:  # unreachable: the unique index is per merchant and mode
             raise ApiError(409, "idempotency_conflict", "request_id is already in use") from None
         return _replay(existing, digest)
     return ManualResult(rec, created=True)

@@ -20,12 +20,13 @@ from ..clock import now_us
 from ..errors import ApiError
 from ..ids import REQUEST
 from ..money import MAX_UNITS, to_wire
-from ..store import Executor
+from ..store import Executor, StoreUnavailable
 from ..store.requests import RequestRecord, insert_request, update_request
 from . import entitlement, ledger, renewals, spend_limits
 from .charges import Charges, compute_charges, no_charge
 from .deps import BillingDeps
 from .fees import UnitCounts, billable_units
+from .journal import Journal, JournalEntry
 from .plans import DEFAULT_PRODUCT, ForwardPlan, Outcome, Quote, Reservation, SubCallUsage
 from .prices import LivePrices
 from .pricing import BaseCost, ModelPrices, base_cost, unknown_price_message
@@ -48,6 +49,13 @@ class BillingService:
     def __init__(self, svc: BillingDeps, prices: LivePrices) -> None:
         self._svc = svc
         self._prices = prices
+        self._instance_id: str | None = None  # set by a running server (billing/instances.py)
+        self._journal: Journal | None = None
+
+    def attach(self, instance_id: str, journal: Journal) -> None:
+        """Run as server process ``instance_id``: stamp pending requests with it, and journal
+        finishes that cannot reach the database (billing/journal.py) instead of losing them."""
+        self._instance_id, self._journal = instance_id, journal
 
     @property
     def deps(self) -> BillingDeps:
@@ -115,6 +123,7 @@ class BillingService:
             metadata_pairs=dict(plan.metadata),
             hold_units=quote.hold_units,
             token_form=plan.token_form,
+            instance_id=self._instance_id,
         )
         config = plan.config
         if config is not None:
@@ -183,7 +192,25 @@ class BillingService:
 
     async def settle(self, res: Reservation, outcome: Outcome) -> RequestRecord:
         """Finish a call with its usage, exactly once. ``res.record`` changes only after the commit;
-        if this raises, nothing happened and the caller must ``fail`` the call."""
+        if this raises, nothing happened and the caller must ``fail`` the call.
+
+        If the database is unreachable and this is a running server, the settlement is journalled
+        durably instead (replayed when the database is back) and the still-pending record returned."""
+        try:
+            return await self.settle_now(res, outcome)
+        except StoreUnavailable:
+            if self._journal is None:
+                raise
+            self._journal.append(JournalEntry("settle", res.record, res.plan, outcome, None, now_us()))
+            res.finished = True
+            return res.record
+
+    def prices_at(self, plan: ForwardPlan, at: int) -> ModelPrices | None:
+        """The prices ``open`` looks up for ``plan`` at time ``at`` (None for a call that is not billable)."""
+        return self._lookup(plan, at) if plan.billable else None
+
+    async def settle_now(self, res: Reservation, outcome: Outcome) -> RequestRecord:
+        """``settle`` without the journal: raises ``StoreUnavailable`` during an outage."""
         plan = res.plan
         at = now_us()
         prices = res.prices
@@ -383,7 +410,18 @@ class BillingService:
 
     async def fail(self, res: Reservation, error: str, outcome: Outcome | None = None) -> RequestRecord:
         """Finish a call as ``error``: its hold released, nothing charged (a no-op if it already
-        finished)."""
+        finished). Journalled like ``settle`` when the database is unreachable."""
+        try:
+            return await self.fail_now(res, error, outcome)
+        except StoreUnavailable:
+            if self._journal is None:
+                raise
+            self._journal.append(JournalEntry("fail", res.record, res.plan, outcome, error[:1000], now_us()))
+            res.finished = True
+            return res.record
+
+    async def fail_now(self, res: Reservation, error: str, outcome: Outcome | None = None) -> RequestRecord:
+        """``fail`` without the journal: raises ``StoreUnavailable`` during an outage."""
         at = now_us()
         rec = replace(res.record)
         rec.status = "error"
