@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
 
-.PHONY: demo test install install-dev lint typecheck check clean
+.PHONY: demo test test-soak install install-dev lint typecheck check clean
 
 $(BIN)/python:
 	@# Debian's python3 needs python3-venv for `-m venv`; install it when missing.
@@ -26,6 +26,11 @@ demo: install
 test: install-dev
 	scripts/test-deps.sh
 	. ./.test-env && $(BIN)/pytest -q
+
+# The fault suite's soak (tests/faults/test_soak.py): LAVA_SOAK_SECONDS of mixed load, default 600.
+test-soak: install-dev
+	scripts/test-deps.sh
+	. ./.test-env && $(BIN)/pytest -q -m soak tests/faults
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

@@ -44,6 +44,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.cli",
             "lava_server.admin",
             "lava_server.admin_current",  # the current API's admin commands
+            "lava_server.admin_plans",  # lava plans / subscriptions / clock
+            "lava_server.scheduler",  # the renewal loop the app starts (composition)
+            "lava_server.admin_spend_keys",  # lava spend-keys
             "lava_server.server",
             "lava_server.server_workers",
             "lava_server.server_guard",

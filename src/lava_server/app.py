@@ -9,16 +9,22 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from . import scheduler
 from .api import (
     checkout_sessions,
     connections,
+    credit_bundles,
     customers,
     health,
     meters,
     models,
     openapi,
+    plans,
     requests,
     secret_keys,
+    spend_keys,
+    subscriptions,
+    test_clocks,
     usage,
     webhooks,
 )
@@ -76,11 +82,17 @@ def build_app(svc: Services) -> web.Application:
         meters.routes,
         secret_keys.routes,
         models.routes,
+        plans.routes,
+        credit_bundles.routes,
+        subscriptions.routes,
+        test_clocks.routes,
+        spend_keys.routes,
     ):
         app.router.add_routes(table)
     webhook_delivery.setup(app, svc.db, svc.keyring, svc.ids, svc.settings.webhooks)
     gateway_routes.setup(app, svc)
     app.cleanup_ctx.append(_idempotency_sweeper(svc))
+    scheduler.setup(app, svc)
     if svc.settings.demo_provider:
         from . import demo_provider
 

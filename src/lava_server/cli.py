@@ -64,8 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--name", required=True, help="the merchant's display name (1..200 characters)")
     mc.add_argument("--live", action="store_true", help="create a live-mode key (default: test mode)")
     from .admin_current import register as register_current
+    from .admin_plans import register as register_plans
 
     register_current(sub, merchants)
+    register_plans(sub)
+    from .admin_spend_keys import register as register_spend_keys
+
+    register_spend_keys(sub)
 
     products = sub.add_parser("products", help="manage products, i.e. pricing configurations (create)").add_subparsers(
         dest="action", required=True, metavar="ACTION", title="actions"
@@ -242,7 +247,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         except ValueError as exc:  # bad bounds, or the server could not start
             raise CliError(str(exc)) from exc
         return {"stopped": True}
-    from . import admin, admin_current
+    from . import admin, admin_current, admin_plans, admin_spend_keys
 
     handlers: dict[tuple[str, str | None], Callable[..., Awaitable[dict[str, Any]]]] = {
         ("migrate", None): admin.migrate_cmd,
@@ -260,6 +265,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         ("webhooks", "attempts"): admin.webhooks_attempts,
         ("webhooks", "redeliver"): admin.webhooks_redeliver,
         **admin_current.HANDLERS,
+        **admin_plans.HANDLERS,
+        **admin_spend_keys.HANDLERS,
     }
     handler = handlers[(args.command, getattr(args, "action", None))]
     if args.command == "wallets" and not args.idempotency_key:

@@ -91,3 +91,11 @@ def secret_mode(secret: str, prefix: str) -> Mode | None:
         if secret.startswith(f"{prefix}_{mode}_"):
             return mode
     return None
+
+
+SPEND_KEY_PREFIX = "lava_sk_"  # spend keys (docs/spend-keys.md) carry no mode infix
+
+
+def is_spend_key(value: str) -> bool:
+    """True for anything carrying the spend-key prefix (it is then authenticated as one, or refused)."""
+    return value.startswith(SPEND_KEY_PREFIX)

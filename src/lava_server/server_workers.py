@@ -28,6 +28,7 @@ import sys
 import time
 from typing import Any
 
+from .billing.instances import recover_dead_local
 from .billing.reconcile import reconcile
 from .context import open_services
 from .server import (
@@ -131,6 +132,7 @@ async def _prepare_async(settings: Settings, url: str, demo: bool) -> dict[str, 
     try:
         if svc.db.backend == "sqlite":  # no worker runs yet: every pending request is an orphan
             await reconcile(svc.billing.deps, all_pending=True)
+        await recover_dead_local(svc.billing)  # journals of dead processes in this data dir (billing/instances.py)
         return {"database": svc.db.backend, **(await prepare(svc, url, demo))}
     finally:
         await svc.close()

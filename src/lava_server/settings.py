@@ -82,6 +82,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     checkout: CheckoutSettings = field(default_factory=CheckoutSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    scheduler: bool = True  # LAVA_SCHEDULER: run the renewal loop (scheduler.py) in this process
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -160,6 +161,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         webhooks=WebhookSettings.from_env(env),
         sqlite_synchronous=env_value(env, "LAVA_SQLITE_SYNCHRONOUS", SQLITE_SYNCHRONOUS, "full"),
         prices_file=prices_file,
+        scheduler=env_value(env, "LAVA_SCHEDULER", ev.flag(), True),
     )
     if overrides:
         settings = settings.with_overrides(**overrides)

@@ -108,12 +108,52 @@ def test_idempotent_replay_and_conflict(env: BillingEnv) -> None:
     assert again.status_code == 200
     assert again.json() == first.json()
     assert env.balance(con) == after_first
-    transfers = env.rows("SELECT kind FROM ledger_transfers WHERE request_id = $1", body["request_id"])
+    transfers = env.rows(
+        "SELECT t.kind FROM ledger_transfers t JOIN requests r ON r.id = t.request_id WHERE r.external_id = $1",
+        body["request_id"],
+    )
     assert sorted(t["kind"] for t in transfers) == ["fee", "service_charge"]
     conflict = post(env, {**body, "input_tokens": 11})
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "idempotency_conflict"
     assert env.balance(con) == after_first
+    env.assert_ledger_ok()
+
+
+def test_request_id_is_scoped_per_merchant(env: BillingEnv) -> None:
+    """Issue 14.6: merchant B may use the request_id merchant A used: no 409, no oracle, each charged once."""
+    product = env.product("--rate-type", "fixed", "--tier", "0:0.02:requests")
+    con = env.connection(credit="1")
+    body = manual(con, product, input_tokens=10)
+    assert post(env, body).status_code == 201
+    other = env.server.merchant(f"other-{uuid.uuid4().hex[:6]}")
+    osk = other["secret_key"]
+    o_product = env.server.cli(
+        "products", "create", "--secret-key", osk, "--rate-type", "fixed", "--tier", "0:0.01:requests"
+    )
+    o_con = env.server.cli("connections", "create", "--secret-key", osk, "--credit", "1")
+    o_body = {
+        "request_id": body["request_id"],
+        "connection_secret": o_con["connection_secret"],
+        "product_secret": o_product["product_secret"],
+        "input_tokens": 99,
+    }
+    first = post(env, o_body, secret_key=osk)
+    assert first.status_code == 201, first.text
+    assert first.json()["request_id"] == body["request_id"]
+    assert first.json()["connection_id"] == o_con["connection_id"]
+    assert post(env, o_body, secret_key=osk).status_code == 200  # B's own replay
+    assert post(env, {**o_body, "input_tokens": 1}, secret_key=osk).status_code == 409  # B's own conflict
+    # each merchant reads its own record under the same id
+    mine = env.request(body["request_id"])
+    assert mine["connection_id"] == con.id and mine["model_usage"]["input_tokens"] == 10
+    theirs = httpx.get(
+        env.server.url + "/v1/requests/" + body["request_id"], headers={"Authorization": f"Bearer {osk}"}, timeout=10
+    ).json()
+    assert theirs["connection_id"] == o_con["connection_id"] and theirs["model_usage"]["input_tokens"] == 99
+    assert units("1") - env.balance(con) == units("0.0203800000")
+    rows = env.rows("SELECT COUNT(*) AS n FROM requests WHERE external_id = $1", body["request_id"])
+    assert int(rows[0]["n"]) == 2
     env.assert_ledger_ok()
 
 

@@ -76,7 +76,7 @@ def test_customers(drive: Driver, stack: GatewayStack, profile: str) -> None:
         "last_name": "Lovelace",
     }
     assert created["metadata"] == {"plan": "pro", "seats": 3}
-    assert created["subscription"] is None
+    assert (created["subscription"]["name"], created["subscription"]["status"]) == ("Free", "active")  # docs/plans.md
     assert ok(out["replay"], "customers.create replay") == created  # idempotent by reference_id
 
     others = [ok(o, "customers.create({})")["customer_id"] for o in out["others"]]
@@ -91,7 +91,12 @@ def test_customers(drive: Driver, stack: GatewayStack, profile: str) -> None:
     assert updated["contact"]["first_name"] == "Ada" and updated["contact"]["last_name"] == "King"
     assert updated["contact"]["email"] == ""  # null cleared it
     assert updated["metadata"] == {"plan": "team"}  # replaced, not merged
-    assert ok(out["subscription"], "customers.getSubscription") == {"subscription": None}
+    current_sub = ok(out["subscription"], "customers.getSubscription")["subscription"]
+    conforms(current_sub, "RestSubscriptionBase", profile)
+    assert (
+        current_sub["plan"]["name"] == "Free"
+        and current_sub["subscription_id"] == created["subscription"]["subscription_id"]
+    )
     assert ok(out["deleted"], "customers.delete") == {"success": True}
     assert_api_error(out["after_delete"], "retrieve a deleted customer", 404, "not_found")
     for call in ("foreign_retrieve", "foreign_update", "foreign_delete", "foreign_subscription"):
@@ -265,7 +270,7 @@ def test_legacy_header_gets_2025_shapes_and_810_sees_compat(stack: GatewayStack,
     usage_2025 = rest(server, key, "GET", "usage", params={"start": start}, headers=LEGACY).json()
     assert not check(usage_2025, shape("lava800", "RestUsage"), exact=False)
     sub = rest(server, key, "GET", f"connections/{customer['customer_id']}/subscription")
-    assert sub.json() == {"subscription": None}
+    assert sub.json()["subscription"]["plan"]["name"] == "Free"  # every customer starts on Free (docs/plans.md)
 
 
 # --- secret keys ---------------------------------------------------------------------------

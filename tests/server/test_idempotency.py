@@ -159,7 +159,7 @@ def test_manual_request_retry_is_applied_once(
     # Without the key the endpoint's own request_id idempotency answers 200 (not created).
     assert httpx.post(url, headers=auth(sk), json=body, timeout=10).status_code == 200
     rows = lava_server.call(
-        lava_server.services.db.fetchall("SELECT id FROM requests WHERE id = $1", body["request_id"])
+        lava_server.services.db.fetchall("SELECT id FROM requests WHERE external_id = $1", body["request_id"])
     )
     assert len(rows) == 1
 
@@ -176,7 +176,7 @@ async def test_ten_concurrent_manual_requests_are_applied_once(
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
     rows = lava_server.call(
-        lava_server.services.db.fetchall("SELECT id FROM requests WHERE id = $1", body["request_id"])
+        lava_server.services.db.fetchall("SELECT id FROM requests WHERE external_id = $1", body["request_id"])
     )
     assert len(rows) == 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..billing import subscriptions
 from ..clock import now_us
 from ..context import Services
 from ..ids import CONNECTION, CONNECTION_SECRET, WALLET, new_secret
@@ -52,4 +53,8 @@ async def create_connection(
         created_at=at,
     )
     await svc.outbox.add(tx, Event("customer.created", key.merchant_id, key.mode, connection_id))
+    # Spec §4.6: every new customer starts on the merchant's default free plan.
+    await subscriptions.join_default_plan(
+        svc, tx, merchant_id=key.merchant_id, mode=key.mode, connection_id=connection_id, wallet_id=wallet.id
+    )
     return NewConnection(connection_id, secret, wallet.id)

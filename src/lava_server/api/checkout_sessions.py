@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..checkout.purchase import load as load_purchase
 from ..checkout.sessions import create_session
 from ..context import Services
 from ..errors import invalid_request, not_found
 from ..ids import CHECKOUT_SESSION, CONNECTION, id_pattern
 from ..store import checkout_sessions as repo
+from ..store.checkout_sessions import CheckoutSessionRecord
 from ..store.customers import find_customer
 from ..store.merchants import MerchantKey
 from . import render, render_current
 from .deps import merchant, public_base, services
 from .jsonio import json_response, read_json_object
 from .params import cursor_param, id_param, limit_param, optional_str
-from .profiles import profile_of
+from .profiles import Profile, profile_of
 
 
 async def customer_ref(svc: Services, key: MerchantKey, body: dict[str, object]) -> str | None:
@@ -40,6 +42,21 @@ def customer_alias(body: dict[str, object]) -> str | None:
 routes = web.RouteTableDef()
 
 
+async def _with_purchase(
+    svc: Services, record: CheckoutSessionRecord, out: dict[str, object], profile: Profile
+) -> dict[str, object]:
+    """``plan_id`` in subscription mode; ``compat`` adds ``subscription_config_id``/``credit_bundle_id``."""
+    sold = await load_purchase(svc.db, record)
+    if sold is None or profile == "2025":
+        return out
+    if sold.plan_id is not None:
+        out["plan_id"] = sold.plan_id
+    if profile == "compat":
+        out["subscription_config_id"] = sold.plan_id
+        out["credit_bundle_id"] = sold.credit_bundle_id
+    return out
+
+
 @routes.post("/v1/checkout_sessions")
 async def create(request: web.Request) -> web.Response:
     key = await merchant(request)
@@ -54,9 +71,12 @@ async def create(request: web.Request) -> web.Response:
         origin_url=origin_url,
         reference_id=optional_str(body, "reference_id"),
         connection_id=id_param(await customer_ref(svc, key, body), CONNECTION, "customer_id"),
+        plan_id=optional_str(body, "plan_id") or optional_str(body, "subscription_config_id"),
+        credit_bundle_id=optional_str(body, "credit_bundle_id"),
     )
     legacy = render.checkout_session(record, svc.keyring, public_base(request))
-    return json_response(render_current.checkout_session(record, legacy, profile_of(request, key)), status=201)
+    out = render_current.checkout_session(record, legacy, profile_of(request, key))
+    return json_response(await _with_purchase(svc, record, out, profile_of(request, key)), status=201)
 
 
 @routes.get("/v1/checkout_sessions")
@@ -74,7 +94,12 @@ async def list_sessions(request: web.Request) -> web.Response:
     )
     base = public_base(request)
     profile = profile_of(request, key)
-    data = [render_current.checkout_session(r, render.checkout_session(r, svc.keyring, base), profile) for r in records]
+    data = [
+        await _with_purchase(
+            svc, r, render_current.checkout_session(r, render.checkout_session(r, svc.keyring, base), profile), profile
+        )
+        for r in records
+    ]
     return json_response(render.list_body(data, more, records[-1].id if more and records else None))
 
 
@@ -87,4 +112,7 @@ async def retrieve(request: web.Request) -> web.Response:
     if record is None:
         raise not_found("checkout session")
     legacy = render.checkout_session(record, svc.keyring, public_base(request))
-    return json_response(render_current.checkout_session(record, legacy, profile_of(request, key)))
+    profile = profile_of(request, key)
+    return json_response(
+        await _with_purchase(svc, record, render_current.checkout_session(record, legacy, profile), profile)
+    )

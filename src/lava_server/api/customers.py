@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ..accounts import customers as domain
+from ..context import Services
 from ..ids import CONNECTION
 from ..store import connections as conn_repo
-from . import render, render_current
+from ..store import subscriptions as sub_repo
+from ..store.connections import ConnectionRecord
+from . import render, render_current, render_plans, subscriptions
 from .bodies import read_optional_object
 from .deps import merchant, services
 from .jsonio import json_response
 from .params import cursor_param, limit_param, optional_str
+from .profiles import profile_of
 
 routes = web.RouteTableDef()
+
+
+async def _customer(svc: Services, rec: ConnectionRecord) -> dict[str, Any]:
+    """A ``RestCustomer`` with its active subscription's summary (null when it has none)."""
+    out = render_current.customer(rec)
+    sub = await sub_repo.active_for(svc.db, rec.id)
+    out["subscription"] = None if sub is None else render_plans.summary(sub)
+    return out
 
 
 @routes.get("/v1/customers")
@@ -30,7 +44,7 @@ async def list_customers(request: web.Request) -> web.Response:
         cursor=cursor_param(q, CONNECTION),
         limit=limit_param(q),
     )
-    data = [render_current.customer(r) for r in records]
+    data = [await _customer(svc, r) for r in records]
     return json_response(render.list_body(data, more, records[-1].id if more and records else None))
 
 
@@ -40,15 +54,16 @@ async def create(request: web.Request) -> web.Response:
     key = await merchant(request)
     svc = services(request)
     record, created = await domain.create_customer(svc, key, await read_optional_object(request))
-    return json_response(render_current.customer(record), status=201 if created else 200)
+    return json_response(await _customer(svc, record), status=201 if created else 200)
 
 
 @routes.get("/v1/customers/{ref}")
 async def retrieve(request: web.Request) -> web.Response:
     """GET /v1/customers/{ref}: by con_ id or reference_id; 404 when unknown or deleted."""
     key = await merchant(request)
-    record = await domain.live_customer(services(request), key, request.match_info["ref"])
-    return json_response(render_current.customer(record))
+    svc = services(request)
+    record = await domain.live_customer(svc, key, request.match_info["ref"])
+    return json_response(await _customer(svc, record))
 
 
 @routes.patch("/v1/customers/{ref}")
@@ -58,7 +73,7 @@ async def update(request: web.Request) -> web.Response:
     svc = services(request)
     body = await read_optional_object(request)
     record = await domain.update_customer(svc, key, request.match_info["ref"], body)
-    return json_response(render_current.customer(record))
+    return json_response(await _customer(svc, record))
 
 
 @routes.delete("/v1/customers/{ref}")
@@ -71,7 +86,7 @@ async def delete(request: web.Request) -> web.Response:
 
 @routes.get("/v1/customers/{ref}/subscription")
 async def subscription(request: web.Request) -> web.Response:
-    """``{"subscription": null}`` until plans exist (the plans issue fills it)."""
+    """``{"subscription": RestSubscriptionBase | null}`` (api/subscriptions.py renders it)."""
     key = await merchant(request)
-    await domain.live_customer(services(request), key, request.match_info["ref"])
-    return json_response({"subscription": None})
+    body = await subscriptions.current_view(services(request), key, request.match_info["ref"], profile_of(request, key))
+    return json_response(body)

@@ -18,7 +18,7 @@ from aiohttp.typedefs import Middleware
 
 from ..errors import ApiError
 from ..gateway.deliver import STREAM_RESPONSE, end_stream_with_error
-from ..store import StoreError
+from ..store import StoreError, StoreUnavailable
 from .content_encoding import decoded_request
 from .jsonio import error_response
 
@@ -52,6 +52,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await _answer(request, ApiError(exc.status, code, message))
     except ApiError as err:
         return await _answer(request, err)
+    except StoreUnavailable as exc:  # an outage: one line per request, no traceback
+        log.warning("store unavailable on %s %s: %s", request.method, request.path, str(exc)[:200])
+        return await _answer(request, ApiError(503, "store_unavailable", "the database is unavailable; retry later"))
     except StoreError:
         log.exception("store failure on %s %s", request.method, request.path)
         return await _answer(request, ApiError(503, "store_unavailable", "the database is unavailable; retry later"))

@@ -19,6 +19,7 @@ from ..gateway.providers import PROVIDERS
 from ..settings import Settings
 from .deps import merchant, services
 from .jsonio import json_response
+from .spend_keys import bearer_spend_key, visible_models
 
 routes = web.RouteTableDef()
 
@@ -62,9 +63,16 @@ def catalogue_models(configured: set[str], settings: Settings) -> list[dict[str,
 async def list_models(request: web.Request) -> web.Response:
     """No authentication needed; with a secret key only that mode's configured providers count."""
     svc = services(request)
-    mode = (await merchant(request)).mode if request.headers.get("Authorization") else None
+    spend_key = await bearer_spend_key(request)  # a spend key sees only what it may use (§3.12)
+    if spend_key is not None:
+        mode: str | None = spend_key.merchant.mode
+    else:
+        mode = (await merchant(request)).mode if request.headers.get("Authorization") else None
     rows = await svc.db.fetchall("SELECT DISTINCT provider, mode FROM provider_keys")
     configured = {r["provider"] for r in rows if mode is None or r["mode"] == mode}
     if svc.settings.demo_provider:
         configured.add("openai")
-    return json_response({"object": "list", "data": catalogue_models(configured, svc.settings)})
+    data = catalogue_models(configured, svc.settings)
+    if spend_key is not None:
+        data = visible_models(spend_key, data)
+    return json_response({"object": "list", "data": data})

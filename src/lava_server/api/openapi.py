@@ -14,6 +14,8 @@ from .. import __version__
 from .jsonio import json_response
 from .openapi_current import with_current_generation
 from .openapi_forward import forward_path_item
+from .openapi_plans import with_plans
+from .openapi_spend_keys import with_spend_keys
 
 routes = web.RouteTableDef()
 
@@ -412,4 +414,4 @@ def document() -> dict[str, Any]:
 
 @routes.get("/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
-    return json_response(with_current_generation(document()))
+    return json_response(with_plans(with_spend_keys(with_current_generation(document()))))

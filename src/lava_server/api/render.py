@@ -88,7 +88,7 @@ def request(rec: RequestRecord) -> dict[str, Any]:
     fee = orjson.loads(rec.fee_detail) if rec.fee_detail else _zero_fee()
     fee["amount"] = to_wire(rec.fee_amount)
     body: dict[str, Any] = {
-        "request_id": rec.id,
+        "request_id": rec.external_id or rec.id,
         "status": rec.status,
         "connection_id": rec.connection_id,
         "product_id": rec.product_id,

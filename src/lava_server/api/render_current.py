@@ -63,7 +63,7 @@ def request(rec: RequestRecord, profile: Profile) -> dict[str, Any]:
         # Optional keys that are null are omitted: 8.x and current types declare them `?: string`.
         merged = {**legacy, **extra}
         return {k: v for k, v in merged.items() if not (v is None and k in OMIT_WHEN_NULL)}
-    body: dict[str, Any] = {"request_id": rec.id, "status": rec.status}
+    body: dict[str, Any] = {"request_id": rec.external_id or rec.id, "status": rec.status}
     body.update({k: extra[k] for k in ("customer_id", "meter_id") if k in extra})
     body["provider"] = rec.provider
     body["provider_key_type"] = rec.provider_key_type

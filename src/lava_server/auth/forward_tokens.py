@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..billing.product_config import ProductConfig
 from ..errors import ApiError
 from ..gateway.tokens import ForwardAuth, ForwardToken, decode_token
-from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, secret_mode
+from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, is_spend_key, secret_mode
 from ..store import Database
 from ..store.auth_epoch import read_auth_epoch
 from ..store.connections import find_connection_by_secret
@@ -26,6 +26,7 @@ from ..store.meters import find_meter
 from .cache import TtlCache
 from .keyring import Keyring
 from .merchant_keys import KeyAuthenticator
+from .spend_keys import SpendKeyAuthenticator
 
 
 class ForwardTokenAuthenticator:
@@ -35,6 +36,7 @@ class ForwardTokenAuthenticator:
         self._db = db
         self._keyring = keyring
         self._keys = keys
+        self._spend_keys = SpendKeyAuthenticator(db, keyring)
         self._cache: TtlCache[str, ForwardAuth] = TtlCache(ttl_s, max_entries=50_000)
         self._epoch = -1
 
@@ -42,6 +44,9 @@ class ForwardTokenAuthenticator:
         self._cache.clear()
 
     async def authenticate(self, token: str) -> ForwardAuth:
+        if is_spend_key(token):  # never cached: read fresh on every call (see auth/spend_keys.py)
+            found = await self._spend_keys.authenticate(token)
+            return ForwardAuth(found.merchant, None, None, None, None, None, None, "merchant", found.key.id)
         epoch = await read_auth_epoch(self._db)
         if epoch != self._epoch:  # something was revoked (maybe on another replica): trust nothing cached
             self._cache.clear()

@@ -301,10 +301,19 @@ async def close_hold(tx: Executor, request_id: str, status: str, at: int) -> boo
     return True
 
 
-async def settle_hold(tx: Executor, request_id: str, at: int) -> Balance | None:
+@dataclass(frozen=True)
+class HoldRelease:
+    """What :func:`settle_hold` released: the hold's account and that account's balance after it."""
+
+    account_id: str
+    balance: Balance
+
+
+async def settle_hold(tx: Executor, request_id: str, at: int) -> HoldRelease | None:
     """End an open hold as ``settled`` and release its amount, like :func:`close_hold`, and
-    return the wallet's balance after the release — the row stays locked until the transaction
-    ends, so the caller can charge it without :func:`lock_balance`. ``None`` if it was not open."""
+    return its account's balance after the release — the row stays locked until the transaction
+    ends, so the caller can charge that account without :func:`lock_balance`. ``None`` if the
+    hold was not open."""
     row = await tx.fetchone(
         "UPDATE ledger_holds SET status = 'settled', closed_at = $1 WHERE request_id = $2 AND status = 'open'"
         " RETURNING account_id, amount",
@@ -320,7 +329,7 @@ async def settle_hold(tx: Executor, request_id: str, at: int) -> Balance | None:
     )
     if after is None:
         raise LedgerError(f"unknown ledger account {row['account_id']!r}")
-    return Balance(int(after["balance"]), int(after["held"]))
+    return HoldRelease(row["account_id"], Balance(int(after["balance"]), int(after["held"])))
 
 
 async def post_charge(
@@ -333,11 +342,17 @@ async def post_charge(
     mode: Mode,
     parts: list[ChargePart],
     floor: int,
+    credits: CreditSources | None = None,
     locked: Balance | None = None,
 ) -> ChargeResult:
     """Post a request's charge. Wallet-paid parts draw on the wallet down to ``−floor``;
     whatever the wallet cannot cover is paid by the merchant (recorded as shortfall), so a
     wallet never ends below its floor and no money appears or vanishes.
+
+    With ``credits`` (a plan customer, docs/plans.md) wallet-paid parts draw cycle credits, then
+    bundle credits, then the prepaid wallet, and the rest as debt on the cycle credits (§4.5):
+    no shortfall.
+
 
     ``locked``: the wallet's balance as :func:`lock_balance` returned it earlier in this same
     transaction (the caller already holds the row lock); saves re-reading it.
@@ -359,6 +374,30 @@ async def post_charge(
     capacity = max(current.available + floor, 0)
     wallet_paid = merchant_paid = shortfall = 0
     moves: list[Move] = []
+
+    def move(debit: str, credit: str, amount: int, name: str, side: str) -> None:
+        moves.append(Move(f"req:{request_id}:{name}:{side}", debit, credit, amount, name))
+
+    if credits is not None:
+        # Plan customer: cycle → bundle → prepaid, the rest as cycle debt (docs/plans.md).
+        left = {"cycle": max(credits.cycle_balance, 0), "bundle": max(credits.bundle_balance, 0), "wallet": capacity}
+        # Credits redeem to their issuer (the merchant was paid when they were bought); prepaid
+        # money goes where the part says.
+        sources = {"cycle": credits.cycle_account, "bundle": credits.bundle_account, "wallet": wallet}
+        for part in [p for p in parts if p.payer == "wallet" and p.amount > 0]:
+            rest = part.amount
+            for side in ("cycle", "bundle", "wallet"):
+                take = min(rest, left[side])
+                if take:
+                    to = part.credit if side == "wallet" else credits.issuer_account
+                    move(sources[side], to, take, part.name, side)
+                    left[side] -= take
+                    rest -= take
+            if rest:
+                move(credits.cycle_account, credits.issuer_account, rest, part.name, "debt")
+            wallet_paid += part.amount
+        capacity = left["wallet"]
+        parts = [p for p in parts if p.payer != "wallet"]
     for part in parts:
         if part.amount <= 0:
             continue
@@ -368,10 +407,10 @@ async def post_charge(
             shortfall += from_merchant
         capacity -= from_wallet
         if from_wallet:
-            moves.append(Move(f"req:{request_id}:{part.name}:wallet", wallet, part.credit, from_wallet, part.name))
+            move(wallet, part.credit, from_wallet, part.name, "wallet")
             wallet_paid += from_wallet
         if from_merchant and part.credit != revenue:
-            moves.append(Move(f"req:{request_id}:{part.name}:merchant", revenue, part.credit, from_merchant, part.name))
+            move(revenue, part.credit, from_merchant, part.name, "merchant")
         merchant_paid += from_merchant
     # Balances first (this also creates a receiving account on its first use, which the transfer
     # rows reference), assuming every transfer is new; a replayed key (rare) is then undone.
@@ -386,12 +425,15 @@ async def post_charge(
         await apply_deltas(tx, {account: deltas.get(account, 0) - delta for account, delta in applied.items()})
     moved = -deltas.get(wallet, 0)  # what this call took from the wallet (0 when replayed)
     if moved and ledger.outbox is not None:
-        await ledger.outbox.wallet_changed(tx, wallet_id, current.balance, current.balance - moved, usage=True)
-    return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - wallet_paid, current.held))
+        await ledger.outbox.wallet_changed(
+            tx, wallet_id, current.balance, current.balance - moved, usage=True, crossings=credits is None
+        )
+    return ChargeResult(wallet_paid, merchant_paid, shortfall, Balance(current.balance - moved, current.held))
 
 
 # The invariant checker lives in its own module; re-exported here so ``ledger.check`` reads naturally.
 from .ledger_check import CheckReport, check  # noqa: E402
+from .ledger_credits import CreditOwner, CreditSources, peek_credits, place_credit_hold, read_credits  # noqa: E402
 
 __all__ = [
     "Balance",
@@ -399,6 +441,9 @@ __all__ = [
     "ChargeResult",
     "CheckReport",
     "ConnectionInactive",
+    "CreditOwner",
+    "CreditSources",
+    "HoldRelease",
     "IdempotencyConflict",
     "InsufficientFunds",
     "Ledger",
@@ -411,8 +456,11 @@ __all__ = [
     "ensure_accounts",
     "lock_balance",
     "merchant_revenue_account",
+    "peek_credits",
+    "place_credit_hold",
     "place_hold",
     "post_charge",
+    "read_credits",
     "settle_hold",
     "system_account",
     "wallet_account",

@@ -37,7 +37,7 @@ async def check(db: Database) -> CheckReport:
 
 async def _check(db: Executor) -> CheckReport:
     problems: list[str] = []
-    accounts = await db.fetchall("SELECT id, kind, mode, balance, held FROM ledger_accounts")
+    accounts = await db.fetchall("SELECT id, kind, mode, owner_id, balance, held FROM ledger_accounts")
     sums = await db.fetchall(
         "SELECT a.id AS id,"
         " COALESCE((SELECT SUM(t.amount) FROM ledger_transfers t WHERE t.credit_account = a.id), 0) AS credits,"
@@ -58,6 +58,9 @@ async def _check(db: Executor) -> CheckReport:
             problems.append(f"mode {mode}: balances sum to {total}, not 0")
     problems += await _check_holds_and_floors(db, accounts)
     problems += await _check_request_transfers(db)
+    from .credits_check import check_credits
+
+    problems += await check_credits(db, accounts)
     transfers = int(await db.fetchval("SELECT COUNT(*) FROM ledger_transfers") or 0)
     return CheckReport(not problems, len(accounts), transfers, problems, totals)
 
@@ -77,6 +80,14 @@ async def _check_holds_and_floors(db: Executor, accounts: list[dict[str, object]
         floor = ProductConfig.from_json(row["config"]).overdraft_floor_units
         key = wallet_account(row["wallet_id"])
         floors[key] = max(floors.get(key, 0), floor)
+    credit: dict[str, int] = {}
+    for acc in accounts:
+        if acc["kind"] in ("credit_cycle", "credit_bundle"):  # wallet:<wal>:cycle|bundle:<con>
+            wallet_id = str(acc["id"]).split(":")[1]
+            credit[wallet_id] = credit.get(wallet_id, 0) + int(acc["balance"])  # type: ignore[call-overload]
+    for wallet_id, total in credit.items():  # a plan customer's holds may reserve its credits too
+        key = wallet_account(wallet_id)
+        floors[key] = floors.get(key, 0) + max(total, 0)
     for acc in accounts:
         if acc["kind"] != "wallet":
             continue

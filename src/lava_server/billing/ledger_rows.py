@@ -120,10 +120,18 @@ async def upsert_deltas(
     tx: Executor, deltas: dict[str, int], kinds: dict[str, tuple[str, str | None]], mode: Mode
 ) -> None:
     """Apply balance changes in **one** statement, accounts in id order (the lock order of
-    :func:`apply_deltas`), creating a system or merchant account on its first use. An account
-    whose kind is unknown (``""``) must already exist; it goes through :func:`apply_deltas`."""
+    :func:`apply_deltas`), creating a system or merchant account on its first use.
+
+    An account whose kind is unknown (``""``: a plan's credit accounts) must already exist; then
+    the known accounts are created if missing and *all* changes go through :func:`apply_deltas`,
+    so the lock order stays one id order across every account of the transaction."""
     known = {a: d for a, d in deltas.items() if d != 0 and kinds[a][0]}
     unknown = {a: d for a, d in deltas.items() if d != 0 and not kinds[a][0]}
+    if unknown:
+        if known:
+            await ensure_accounts(tx, [(a, kinds[a][0], mode, kinds[a][1]) for a in sorted(known)])
+        await apply_deltas(tx, {**known, **unknown})
+        return
     if known:
         values: list[str] = []
         args: list[object] = [now_us(), mode]
@@ -138,5 +146,3 @@ async def upsert_deltas(
             + " ON CONFLICT (id) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
             *args,
         )
-    if unknown:
-        await apply_deltas(tx, unknown)

@@ -2,6 +2,11 @@
 
 Two forms name who is charged: the 2025 ``connection_secret`` (+ ``product_secret``), and the
 current ``customer_id`` + ``meter_slug`` (docs/current-api.md "Requests and usage").
+The current form passes the gateway's entitlement (``entitlement.check``: 403
+``customer_inactive``, 402 ``no_active_subscription``, 403 ``meter_not_on_plan``) and draws
+cycle → bundle → prepaid, the rest as cycle debt (never refused for lack of credits). A customer
+that never had a subscription (made before plans) and the 2025 form are charged by the 2025
+rules: prepaid down to the floor, the merchant covering the rest; no credit account is touched.
 
 There was no provider call, so there is no base cost; the product's fee applies to the
 reported units. Idempotent on ``request_id`` for the same merchant and payload; the same
@@ -20,13 +25,14 @@ import orjson
 
 from ..clock import now_us
 from ..errors import ApiError, invalid_request
-from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, secret_mode
+from ..ids import CONNECTION_SECRET, PRODUCT_SECRET, REQUEST, secret_mode
 from ..store import UniqueViolation
 from ..store.connections import ConnectionRecord, find_connection_by_secret
 from ..store.customers import find_customer
 from ..store.merchants import MerchantKey, find_product_by_secret
 from ..store.meters import find_meter
 from ..store.requests import RequestRecord, get_request, insert_request, update_request
+from . import entitlement
 from .deps import BillingDeps
 from .fees import UnitCounts
 from .product_config import ProductConfig
@@ -130,10 +136,12 @@ async def record_manual(
         endpoint="POST /v1/requests",
         metadata=metadata,
         connection_created_at=connection.created_at,
+        token_form=token_form,
     )
     at = now_us()
     rec = RequestRecord(
-        id=request_id,
+        id=svc.ids.new(REQUEST, key.mode),  # ours; the caller's id is scoped to its merchant and mode
+        external_id=request_id,
         merchant_id=key.merchant_id,
         mode=key.mode,
         status="pending",
@@ -151,6 +159,9 @@ async def record_manual(
     )
     try:
         async with svc.db.transaction() as tx:
+            if token_form == "customer" and not await entitlement.check(svc, tx, plan, join_default=False):
+                # docs/plans.md "Manual metering": never subscribed (made before plans) → 2025 rules
+                rec.token_form = "legacy"
             await insert_request(tx, rec)
             apply_usage(rec, Outcome(units, None, None, None), at)
             charges, _available = await billing.charge(tx, plan, rec, units, None, config, at)
@@ -158,7 +169,7 @@ async def record_manual(
             await update_request(tx, rec, only_if_status="pending")
     except UniqueViolation:
         existing = await get_request(svc.db, key.merchant_id, key.mode, request_id)
-        if existing is None:  # the id belongs to another merchant or mode
+        if existing is None:  # unreachable: the unique index is per merchant and mode
             raise ApiError(409, "idempotency_conflict", "request_id is already in use") from None
         return _replay(existing, digest)
     return ManualResult(rec, created=True)

@@ -52,6 +52,7 @@ class ForwardPlan:
     fetched_response_id: str | None = None
     """For a fetch of a stored response: the id the client asked for (never one the upstream chose)."""
     token_form: str = "legacy"  # who pays, per the forward token (gateway.tokens.TokenForm)
+    spend_key_id: str | None = None  # a spend key's call: its limits are enforced with the hold
 
     @property
     def merchant_bears_cost(self) -> bool:

@@ -46,6 +46,9 @@ async def reprice_request(svc: BillingDeps, request_id: str) -> dict[str, Any]:
     wire strings. Raises ``ValueError`` for an unknown request id.
     """
     row = await svc.db.fetchone(f"SELECT {COLUMNS} FROM requests WHERE id = $1", request_id)
+    if row is None:  # a caller's own POST /v1/requests id, when only one merchant used it
+        rows = await svc.db.fetchall(f"SELECT {COLUMNS} FROM requests WHERE external_id = $1 LIMIT 2", request_id)
+        row = rows[0] if len(rows) == 1 else None
     if row is None:
         raise ValueError(f"no request {request_id}")
     from ..store.requests import _record

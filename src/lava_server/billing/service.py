@@ -20,12 +20,13 @@ from ..clock import now_us
 from ..errors import ApiError
 from ..ids import REQUEST
 from ..money import MAX_UNITS, to_wire
-from ..store import Executor
+from ..store import Executor, StoreUnavailable
 from ..store.requests import RequestRecord, insert_request, update_request
-from . import ledger
+from . import entitlement, ledger, renewals, spend_limits
 from .charges import Charges, compute_charges, no_charge
 from .deps import BillingDeps
 from .fees import UnitCounts, billable_units
+from .journal import Journal, JournalEntry
 from .plans import DEFAULT_PRODUCT, ForwardPlan, Outcome, Quote, Reservation, SubCallUsage
 from .prices import LivePrices
 from .pricing import BaseCost, ModelPrices, base_cost, unknown_price_message
@@ -48,6 +49,13 @@ class BillingService:
     def __init__(self, svc: BillingDeps, prices: LivePrices) -> None:
         self._svc = svc
         self._prices = prices
+        self._instance_id: str | None = None  # set by a running server (billing/instances.py)
+        self._journal: Journal | None = None
+
+    def attach(self, instance_id: str, journal: Journal) -> None:
+        """Run as server process ``instance_id``: stamp pending requests with it, and journal
+        finishes that cannot reach the database (billing/journal.py) instead of losing them."""
+        self._instance_id, self._journal = instance_id, journal
 
     @property
     def deps(self) -> BillingDeps:
@@ -115,6 +123,7 @@ class BillingService:
             metadata_pairs=dict(plan.metadata),
             hold_units=quote.hold_units,
             token_form=plan.token_form,
+            instance_id=self._instance_id,
         )
         config = plan.config
         if config is not None:
@@ -124,9 +133,25 @@ class BillingService:
         limits = self._svc.settings.limits
         expires = at + int(limits.hold_lifetime_s * 1_000_000)
 
-        async def hold(tx: Executor) -> None:
+        async def hold(tx: Executor) -> ApiError | None:
+            if plan.spend_key_id is not None:  # the key's limits, atomically with the hold
+                call = spend_limits.call_of(plan, record.id, quote, at, expires)
+                refusal = await spend_limits.reserve(tx, self._svc.ledger.outbox, call)
+                if refusal is not None:
+                    return refusal  # committed: last_used_at and a limit_reached event, no request
             await insert_request(tx, record)
-            if plan.wallet_id is not None:
+            if plan.token_form in entitlement.PLAN_FORMS:  # current customer: plan entitlement + credits
+                await entitlement.check_and_hold(
+                    self._svc,
+                    tx,
+                    plan,
+                    request_id=record.id,
+                    amount=quote.hold_units,
+                    floor=record.overdraft_floor,
+                    at=at,
+                    expires_at=expires,
+                )
+            elif plan.wallet_id is not None:
                 try:
                     await ledger.place_hold(
                         tx,
@@ -148,15 +173,41 @@ class BillingService:
                         f"insufficient balance: this call may cost up to ${to_wire(exc.amount)}, the wallet has "
                         f"${to_wire(max(exc.available, 0))} available (short by ${to_wire(exc.amount - max(exc.available, 0))})",
                     ) from exc
+            return None
 
         # The hold is not fsynced on its own (it is on the time-to-first-byte path); it reaches the
         # disk with the next durable commit, at the latest this call's settlement.
-        await self._svc.db.write(hold, durable=False)
+        try:
+            refused = await self._svc.db.write(hold, durable=False)
+        except ApiError as exc:
+            if exc.code == "insufficient_credits":  # docs/plans.md: a refused call triggers the auto top-up
+                await renewals.request_top_up(self._svc.db, plan.connection_id)
+            raise
+        if refused is not None:
+            raise refused
         return Reservation(plan, record, quote.prices, quote.hold_units)
 
     async def settle(self, res: Reservation, outcome: Outcome) -> RequestRecord:
         """Finish a call with its usage, exactly once. ``res.record`` changes only after the commit;
-        if this raises, nothing happened and the caller must ``fail`` the call."""
+        if this raises, nothing happened and the caller must ``fail`` the call.
+
+        If the database is unreachable and this is a running server, the settlement is journalled
+        durably instead (replayed when the database is back) and the still-pending record returned."""
+        try:
+            return await self.settle_now(res, outcome)
+        except StoreUnavailable:
+            if self._journal is None:
+                raise
+            self._journal.append(JournalEntry("settle", res.record, res.plan, outcome, None, now_us()))
+            res.finished = True
+            return res.record
+
+    def prices_at(self, plan: ForwardPlan, at: int) -> ModelPrices | None:
+        """The prices ``open`` looks up for ``plan`` at time ``at`` (None for a call that is not billable)."""
+        return self._lookup(plan, at) if plan.billable else None
+
+    async def settle_now(self, res: Reservation, outcome: Outcome) -> RequestRecord:
+        """``settle`` without the journal: raises ``StoreUnavailable`` during an outage."""
         plan = res.plan
         at = now_us()
         prices = res.prices
@@ -188,11 +239,15 @@ class BillingService:
                 merchant_cost = (
                     base.total_units if base is not None and plan.managed and plan.merchant_bears_cost else 0
                 )
-                if merchant_cost > 0 and not await self._already_billed(tx, plan, rec, outcome):
+                billed_before = merchant_cost > 0 and await self._already_billed(tx, plan, rec, outcome)
+                if merchant_cost > 0 and not billed_before:
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
+                if plan.spend_key_id is not None:  # a refetched response's cost was counted the first time
+                    spent = 0 if billed_before else rec.base_cost or 0
+                    await spend_limits.settle(tx, self._svc.ledger.outbox, rec.id, spent, at)
                 await update_request(tx, rec, only_if_status="pending", before=res.record)
                 return rec, None
-            released = await ledger.settle_hold(tx, rec.id, at)  # the wallet, released and locked
+            released = await ledger.settle_hold(tx, rec.id, at)  # released, and its account locked
             if released is None:
                 return res.record, None  # finished elsewhere (expired or reconciled): never charge twice
             if await self._already_billed(tx, plan, rec, outcome):
@@ -202,7 +257,15 @@ class BillingService:
             # billable request either: per-request tiers count the call that carries the usage.
             counts = _consumed(usage) or not (plan.action == "fetch" or outcome.pending)
             charges, available = await self.charge(
-                tx, plan, rec, usage, base, config, at, count_request=counts, locked=released
+                tx,
+                plan,
+                rec,
+                usage,
+                base,
+                config,
+                at,
+                count_request=counts,
+                locked=released.balance if released.account_id == ledger.wallet_account(plan.wallet_id) else None,
             )
             apply_charges(rec, charges, rec.units_before_milli, rate)
             if base is not None:
@@ -285,8 +348,16 @@ class BillingService:
         assert plan.wallet_id is not None
         # Lock order (see ledger.apply_deltas): the wallet first, then the tier counter, then the
         # other accounts in id order — the same in every charging transaction.
-        if locked is None:
-            locked = await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
+        prepaid = locked if locked is not None else await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
+        # A current customer's charge draws cycle → bundle → prepaid credits (docs/plans.md).
+        credits = (
+            await ledger.read_credits(
+                tx,
+                ledger.CreditOwner(plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, plan.merchant.mode),
+            )
+            if rec.token_form == "customer"
+            else None
+        )
         requests = 1 if plan.billable and count_request else 0
         quantity = billable_units(config, usage, requests) if requests else 0
         period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
@@ -337,15 +408,32 @@ class BillingService:
             mode=mode,
             parts=parts,
             floor=config.overdraft_floor_units,
-            locked=locked,
+            credits=credits,
+            locked=prepaid,
         )
+        if credits is not None:  # docs/plans.md: crossing to ≤ 0 queues the auto top-up
+            owner = ledger.CreditOwner(
+                plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, plan.merchant.mode
+            )
+            await renewals.note_draw(self._svc.ledger, tx, credits, owner, prepaid.balance, result.balance.balance)
         rec.shortfall = result.shortfall
         rec.timestamp = at
         return charges, result.balance.available
 
     async def fail(self, res: Reservation, error: str, outcome: Outcome | None = None) -> RequestRecord:
         """Finish a call as ``error``: its hold released, nothing charged (a no-op if it already
-        finished)."""
+        finished). Journalled like ``settle`` when the database is unreachable."""
+        try:
+            return await self.fail_now(res, error, outcome)
+        except StoreUnavailable:
+            if self._journal is None:
+                raise
+            self._journal.append(JournalEntry("fail", res.record, res.plan, outcome, error[:1000], now_us()))
+            res.finished = True
+            return res.record
+
+    async def fail_now(self, res: Reservation, error: str, outcome: Outcome | None = None) -> RequestRecord:
+        """``fail`` without the journal: raises ``StoreUnavailable`` during an outage."""
         at = now_us()
         rec = replace(res.record)
         rec.status = "error"
@@ -358,6 +446,8 @@ class BillingService:
 
         async def fail_tx(tx: Executor) -> None:
             await ledger.close_hold(tx, rec.id, "released", at)
+            if res.plan.spend_key_id is not None:
+                await spend_limits.release(tx, rec.id)
             await update_request(tx, rec, only_if_status="pending", before=res.record)
 
         await self._svc.db.write(fail_tx)

@@ -23,8 +23,9 @@ from ..ids import WALLET
 from ..store import checkout_state as state
 from ..store.checkout_sessions import CheckoutSessionRecord, find_checkout_session_by_secret
 from ..store.connections import WalletRecord, get_connection, insert_wallet
-from . import pages
+from . import pages, purchase
 from .csrf import csrf_ok, csrf_token
+from .offsession import saved_method
 from .otp import OtpError, OtpService
 from .payments import AmountError, amount_settings, dollars, parse_user_amount, pay
 from .processors import ProcessorRegistry
@@ -164,7 +165,7 @@ class View:
         return None
 
     async def email_on_file(self) -> str | None:
-        if self.session.checkout_mode != "topup" or self.session.connection_id is None:
+        if self.session.connection_id is None:  # topup and the purchase modes name their customer
             return None
         con = await get_connection(
             self.rt.svc.db, self.session.merchant_id, self.session.mode, self.session.connection_id
@@ -199,6 +200,15 @@ class View:
             return self.respond("Payments unavailable", body, status=503)
         assert progress.wallet_id is not None
         amounts = await amount_settings(self.rt.svc, self.session.merchant_id, self.session.mode)
+        sold = await purchase.load(self.rt.svc.db, self.session)
+        if sold is not None:  # subscription / credit_bundle: one fixed price, or nothing to pay
+            due = await purchase.amount_due(self.rt.svc.db, self.session, sold, self.session.connection_id)
+            if due == 0:
+                customer_id = await purchase.complete_without_payment(self.rt.svc, self.session, progress.wallet_id)
+                return self.respond(
+                    "Done", pages.done_body(self.session.checkout_mode), result="success", connection_id=customer_id
+                )
+            amounts = state.AmountSettings((due,), due, due)
         saved = await state.get_saved_card(self.rt.svc.db, progress.wallet_id, processor.name)
         try:
             customer = await state.get_customer_id(self.rt.svc.db, progress.wallet_id, processor.name)
@@ -342,7 +352,7 @@ async def post_verify(request: web.Request) -> web.StreamResponse:
         return await view.render_step(error=str(exc), status=400)
     at = now_us()
     async with svc.db.transaction() as tx:
-        if session.checkout_mode == "topup" and session.connection_id:
+        if session.connection_id:
             con = await get_connection(tx, session.merchant_id, session.mode, session.connection_id)
             if con is None or con.deleted_at is not None:
                 return view.respond(
@@ -378,11 +388,22 @@ async def post_pay(request: web.Request) -> web.StreamResponse:
     if progress.email_verified_at is None or progress.wallet_id is None:
         return _back(view)
     amount_text = form.get("amount", "")
+    sold = await purchase.load(svc.db, session)
     try:
-        amount = parse_user_amount(amount_text, await amount_settings(svc, session.merchant_id, session.mode))
+        if sold is not None:  # the price is the plan's or the bundle's, whatever the form says
+            amount = await purchase.amount_due(svc.db, session, sold, session.connection_id)
+            if amount == 0:
+                return await view.render_pay(progress, error=None, status=200, amount=None)
+        else:
+            amount = parse_user_amount(amount_text, await amount_settings(svc, session.merchant_id, session.mode))
     except AmountError as exc:
         return await view.render_pay(progress, error=str(exc), status=400, amount=amount_text[:32])
     result = await pay(svc, view.rt.processors, session, progress, amount, form)
+    if result.status == "succeeded" and sold is not None:
+        processor = view.rt.processors.for_mode(session.mode)
+        saved = None if processor is None else await state.get_saved_card(svc.db, progress.wallet_id, processor.name)
+        method = None if saved is None else saved_method(saved.processor, saved.method_id)
+        await purchase.remember_card(svc, result.connection_id, method)
     if result.status == "succeeded":
         body = pages.done_body(session.checkout_mode)
         return view.respond(

@@ -196,7 +196,11 @@ def pay_form(
 
 
 def done_body(checkout_mode: str) -> str:
-    what = "Your wallet is funded." if checkout_mode == "onboarding" else "Funds were added to your wallet."
+    what = {
+        "onboarding": "Your wallet is funded.",
+        "subscription": "Your plan is active.",
+        "credit_bundle": "Credits were added to your plan.",
+    }.get(checkout_mode, "Funds were added to your wallet.")
     return f'<p id="lava-done">{e(what)} You can close this window.</p>'
 
 

@@ -22,6 +22,7 @@ from ..store import checkout_state as state
 from ..store.checkout_sessions import CheckoutSessionRecord
 from ..store.merchants import MerchantKey
 from ..store.outbox import Event
+from . import purchase
 from .processors import ProcessorRegistry
 from .processors.base import Card, CardRejected, PaymentEvent, PaymentProcessor, ProcessorUnavailable
 
@@ -191,7 +192,19 @@ async def complete_payment(
             key = MerchantKey("checkout", p.merchant_id, "", p.mode)
             made = await create_connection(svc, key, reference_id=session.reference_id, wallet=wallet, tx=tx)
             connection_id = made.connection_id
-        if won:
+        sold = await purchase.load(tx, session) if won else None
+        if sold is not None:  # subscription / credit_bundle: the payment buys the plan or the bundle
+            if connection_id is not None:
+                await purchase.apply(
+                    svc,
+                    tx,
+                    session,
+                    sold,
+                    connection_id=connection_id,
+                    wallet_id=p.wallet_id,
+                    paid_key=f"checkout:{p.processor}:{processor_payment_id}",
+                )
+        elif won:
             await svc.ledger.credit_wallet(
                 p.wallet_id,
                 p.mode,

@@ -13,8 +13,9 @@ from ..ids import CHECKOUT_SECRET, CHECKOUT_SESSION, new_secret
 from ..store import checkout_sessions as repo
 from ..store.connections import get_connection
 from ..store.merchants import MerchantKey
+from . import purchase
 
-CHECKOUT_MODES = ("onboarding", "topup")
+CHECKOUT_MODES = ("onboarding", "topup", "subscription", "credit_bundle")
 MAX_URL_LENGTH = 2048
 MAX_REFERENCE_LENGTH = 255
 
@@ -54,8 +55,11 @@ async def create_session(
     origin_url: str,
     reference_id: str | None,
     connection_id: str | None,
+    plan_id: str | None = None,
+    credit_bundle_id: str | None = None,
 ) -> tuple[repo.CheckoutSessionRecord, str]:
-    """Returns the stored session and its plaintext secret."""
+    """Returns the stored session and its plaintext secret. ``subscription`` sells ``plan_id`` (to
+    ``connection_id`` when given), ``credit_bundle`` sells ``credit_bundle_id`` to ``connection_id``."""
     if checkout_mode not in CHECKOUT_MODES:
         raise invalid_request(f"checkout_mode must be one of {', '.join(CHECKOUT_MODES)}")
     normalise_origin(origin_url)
@@ -69,8 +73,14 @@ async def create_session(
             raise ApiError(404, "not_found", "connection not found")
         if connection.deleted_at is not None:
             raise ApiError(409, "connection_inactive", "connection has been deleted")
+    elif checkout_mode in purchase.PURCHASE_MODES:
+        sold = await purchase.validate(
+            svc, key, checkout_mode, connection_id=connection_id, plan_id=plan_id, bundle_id=credit_bundle_id
+        )
     elif connection_id is not None:
         raise invalid_request("connection_id is only allowed when checkout_mode is 'topup'")
+    if checkout_mode not in purchase.PURCHASE_MODES and (plan_id is not None or credit_bundle_id is not None):
+        raise invalid_request("plan_id and credit_bundle_id belong to the subscription and credit_bundle modes")
     at = now_us()
     secret = new_secret(CHECKOUT_SECRET, key.mode)
     record = repo.CheckoutSessionRecord(
@@ -81,11 +91,13 @@ async def create_session(
         checkout_mode=checkout_mode,
         origin_url=origin_url,
         reference_id=reference_id,
-        connection_id=connection_id if checkout_mode == "topup" else None,
+        connection_id=connection_id if checkout_mode != "onboarding" else None,
         created_at=at,
         expires_at=at + svc.settings.checkout_session_ttl_s * 1_000_000,
         completed_at=None,
     )
     async with svc.db.transaction() as tx:
         await repo.insert_checkout_session(tx, record, svc.keyring.hash_secret(secret))
+        if checkout_mode in purchase.PURCHASE_MODES:
+            await purchase.save(tx, record.id, sold)
     return record, secret

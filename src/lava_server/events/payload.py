@@ -41,6 +41,8 @@ def customer(rec: ConnectionRecord) -> dict[str, Any]:
 
 async def render_data(ex: Executor, claimed: Claimed) -> str:
     """The JSON text of ``data`` for this claimed delivery's event."""
+    if claimed.type.startswith("spend_key."):  # about a spend key, not a customer: its detail only
+        return claimed.detail or "{}"
     rec = await get_connection(ex, claimed.merchant_id, claimed.mode, claimed.customer_id)
     # A missing customer cannot happen for events we write; render what we know.
     data = {"customer_id": claimed.customer_id, "subscription": None} if rec is None else customer(rec)

@@ -72,4 +72,5 @@ def build_plan(
         action="fetch" if method.upper() in ("GET", "HEAD") else "create",
         fetched_response_id=dialect.stored_response_id(method, target.path) if dialect else None,
         token_form=auth.form,
+        spend_key_id=auth.spend_key_id,
     )

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ..billing.instances import InstanceRuntime
 from ..billing.reconcile import reconcile, sweeper
 from ..context import Services
 from .provider_keys import ProviderKeyStore
@@ -43,8 +44,11 @@ def setup(app: web.Application, svc: Services) -> None:
         holder["handler"] = ForwardHandler(gateway)
         await reconcile(svc.billing.deps, all_pending=svc.db.backend == "sqlite" and app.get(ORPHANS_AT_START, True))
         sweep = asyncio.create_task(sweeper(svc.billing.deps, settings.limits.hold_sweep_interval_s))
+        runtime = InstanceRuntime(svc.billing)  # boot id, lease, settlement journal (docs/deployment.md)
+        await runtime.start()
         yield
         sweep.cancel()
+        await runtime.stop()
         await gateway.session.close()
 
     async def forward(request: web.Request) -> web.StreamResponse:

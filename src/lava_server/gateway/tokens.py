@@ -27,7 +27,7 @@ import orjson
 
 from ..billing.product_config import ProductConfig
 from ..errors import ApiError
-from ..ids import SECRET_KEY, secret_mode
+from ..ids import SECRET_KEY, is_spend_key, secret_mode
 from ..store.merchants import MerchantKey
 
 MAX_TOKEN_LENGTH = 4096
@@ -71,6 +71,7 @@ class ForwardAuth:
     product: ProductConfig | None
     provider_key: str | None  # BYOK ("unmanaged") when set
     form: TokenForm = "legacy"
+    spend_key_id: str | None = None  # a spend key (docs/spend-keys.md): the merchant pays, within the key's limits
 
     @property
     def metering_only(self) -> bool:
@@ -155,7 +156,7 @@ def _current_token(
 
 def looks_like_token(value: str) -> bool:
     """Cheap check before decoding: Lava tokens are base64 of '{"secret_key":', or a bare secret key."""
-    return value.startswith("eyJ") or secret_mode(value, SECRET_KEY) is not None
+    return value.startswith("eyJ") or secret_mode(value, SECRET_KEY) is not None or is_spend_key(value)
 
 
 def extract_token(headers: Mapping[str, str], key_param: str | None) -> tuple[str, str]:

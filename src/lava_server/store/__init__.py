@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Database, Executor, Row, StoreError, UniqueViolation
+from .base import Database, Executor, Row, StoreError, StoreUnavailable, UniqueViolation
 
 
 async def open_database(url: str, *, sqlite_synchronous: str = "full") -> Database:
@@ -18,4 +18,4 @@ async def open_database(url: str, *, sqlite_synchronous: str = "full") -> Databa
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
 
 
-__all__ = ["Database", "Executor", "Row", "StoreError", "UniqueViolation", "open_database"]
+__all__ = ["Database", "Executor", "Row", "StoreError", "StoreUnavailable", "UniqueViolation", "open_database"]

@@ -56,6 +56,13 @@ class StoreError(Exception):
     """The database is unreachable or refused an operation for a reason that is not the client's."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached (refused or lost connection, shutting down, pool timeout).
+
+    Nothing the caller asked for is known to have happened — except that a lost COMMIT may have
+    applied: whatever is retried after this must be idempotent (settlement is, by its hold)."""
+
+
 class UniqueViolation(StoreError):
     """An INSERT hit a unique constraint."""
 

@@ -28,6 +28,15 @@ EventType = Literal[
     "checkout.session.completed",
     "customer.credits.low",
     "customer.credits.exhausted",
+    # plans and subscriptions (issue 10)
+    "subscription.created",
+    "subscription.updated",
+    "subscription.renewed",
+    "subscription.renewal_failed",
+    "subscription.cancelled",
+    "customer.credits.topped_up",
+    "customer.credits.top_up_failed",
+    "spend_key.limit_reached",  # its subject (customer_id column) is the spend key's id
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
@@ -108,11 +117,42 @@ class Outbox:
         await add_deliveries(tx, event_id, event.merchant_id, event.mode, self.policy.max_attempts, due, at)
         return event_id
 
-    async def wallet_changed(self, tx: Executor, wallet_id: str, before: int, after: int, *, usage: bool) -> list[str]:
+    def crossings(self, merchant_id: str, mode: Mode, customer_id: str, before: int, after: int) -> list[Event]:
+        """``customer.credits.low`` when spendable credit went from ≥ the threshold to below it,
+        ``customer.credits.exhausted`` when it went from > 0 to ≤ 0 (units). Once per crossing: a
+        change that starts below the threshold (or at ≤ 0) emits nothing, so the next event
+        needs a rise above it first."""
+        low = self.policy.credits_low_units
+        crossing = {"balance": to_wire(after), "threshold": to_wire(low)}
+        made: list[Event] = []
+        if before >= low > after:
+            made.append(Event("customer.credits.low", merchant_id, mode, customer_id, detail={"credits": crossing}))
+        if before > 0 >= after:
+            made.append(
+                Event("customer.credits.exhausted", merchant_id, mode, customer_id, detail={"credits": crossing})
+            )
+        return made
+
+    async def credits_changed(
+        self, tx: Executor, merchant_id: str, mode: Mode, customer_id: str, before: int, after: int
+    ) -> list[str]:
+        """A plan customer's total spendable credit (cycle + bundle + prepaid) moved by a charge:
+        its crossing events (:meth:`crossings`), in the charge's transaction."""
+        made: list[str] = []
+        for event in self.crossings(merchant_id, mode, customer_id, before, after):
+            event_id = await self.add(tx, event)
+            if event_id is not None:
+                made.append(event_id)
+        return made
+
+    async def wallet_changed(
+        self, tx: Executor, wallet_id: str, before: int, after: int, *, usage: bool, crossings: bool = True
+    ) -> list[str]:
         """A wallet's balance moved from ``before`` to ``after`` (units): every live customer on
-        it gets ``customer.wallet.balance.updated`` (coalesced when ``usage``), plus
-        ``customer.credits.low`` / ``customer.credits.exhausted`` when this change crossed the
-        threshold or zero downwards (once per crossing: the next one needs a rise first)."""
+        it gets ``customer.wallet.balance.updated`` (coalesced when ``usage``), plus (with
+        ``crossings``) ``customer.credits.low`` / ``customer.credits.exhausted`` on the prepaid
+        balance (:meth:`crossings`). A plan customer's charge passes ``crossings=False`` and
+        reports its total through :meth:`credits_changed`."""
         if before == after:
             return []
         rows = await tx.fetchall(
@@ -122,15 +162,12 @@ class Outbox:
             wallet_id,
         )
         made: list[str] = []
-        low = self.policy.credits_low_units
         for row in rows:
-            base = {"merchant_id": row["merchant_id"], "mode": row["mode"], "customer_id": row["id"]}
-            events = [Event("customer.wallet.balance.updated", coalesce=usage, **base)]
-            crossing = {"balance": to_wire(after), "threshold": to_wire(low)}
-            if before >= low > after:
-                events.append(Event("customer.credits.low", detail={"credits": crossing}, **base))
-            if before > 0 >= after:
-                events.append(Event("customer.credits.exhausted", detail={"credits": crossing}, **base))
+            events = [
+                Event("customer.wallet.balance.updated", row["merchant_id"], row["mode"], row["id"], coalesce=usage)
+            ]
+            if crossings:
+                events += self.crossings(row["merchant_id"], row["mode"], row["id"], before, after)
             for event in events:
                 event_id = await self.add(tx, event)
                 if event_id is not None:

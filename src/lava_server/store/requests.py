@@ -20,7 +20,7 @@ COLUMNS = (
     " base_cost, base_cost_payer, fee_amount, service_charge, service_charge_payer, total_request_cost,"
     " total_wallet_cost, total_merchant_cost, fee_detail, pricing_detail, provider_usage, metadata, error,"
     " payload_hash, timestamp, created_at, completed_at, hold_units, fee_units_milli, units_before_milli,"
-    " shortfall, overdraft_floor, token_form"
+    " shortfall, overdraft_floor, token_form, external_id, instance_id"
 )
 
 
@@ -75,6 +75,8 @@ class RequestRecord:
     shortfall: int = 0
     overdraft_floor: int = 0
     token_form: str | None = None  # who paid, as the forward token said (gateway.tokens.TokenForm)
+    external_id: str | None = None  # the caller's request_id (POST /v1/requests), unique per merchant and mode
+    instance_id: str | None = None  # the process (boot) that opened a pending forward call
     metadata_pairs: dict[str, str] = field(default_factory=dict)
 
     def column_values(self) -> list[Any]:
@@ -161,6 +163,13 @@ async def get_request(ex: Executor, merchant_id: str, mode: Mode, request_id: st
         merchant_id,
         mode,
     )
+    if row is None:  # a manually metered request is found by the caller's own id
+        row = await ex.fetchone(
+            f"SELECT {COLUMNS} FROM requests WHERE external_id = $1 AND merchant_id = $2 AND mode = $3",
+            request_id,
+            merchant_id,
+            mode,
+        )
     return None if row is None else _record(row)
 
 
