@@ -98,7 +98,7 @@ class BillingService:
                 units_before=0,
                 base=base,
                 managed=plan.managed,
-                service_charge_rate=self._svc.settings.service_charge_rate,
+                service_charge_rate=plan.service_charge_rate(self._svc.settings.service_charge_rate),
             )
         hold = worst.wallet_units if plan.billable else 0
         return Quote(hold, worst, prices, units.input_tokens, units.output_tokens)
@@ -228,7 +228,7 @@ class BillingService:
                 priced.provenance,
             )
         config = plan.config
-        rate = self._svc.settings.service_charge_rate
+        rate = plan.service_charge_rate(self._svc.settings.service_charge_rate)
 
         async def settle_tx(tx: Executor) -> tuple[RequestRecord, int | None]:
             # Everything is computed afresh on a copy, so a retried transaction starts clean.
@@ -369,7 +369,7 @@ class BillingService:
             units_before=before,
             base=base if plan.billable else None,
             managed=plan.managed,
-            service_charge_rate=self._svc.settings.service_charge_rate,
+            service_charge_rate=plan.service_charge_rate(self._svc.settings.service_charge_rate),
             request_count=requests,
         )
         if charges.total_units > MAX_UNITS:
