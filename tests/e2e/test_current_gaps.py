@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from lava_server.billing import ledger
-from tests.compat.current_support import customer_and_meter, rest
+from tests.compat.current_support import LEGACY, customer_and_meter, rest
 from tests.e2e import conftest_gateway
 from tests.e2e.conftest_gateway import GatewayStack
 
@@ -110,3 +110,23 @@ def test_current_forms_carry_no_service_charge_legacy_keeps_it(stack: GatewaySta
     if rec["fee"]["amount"] != ZERO:
         assert rec["service_charge"]["amount"] != ZERO
     assert reprice(stack, rec["request_id"])["matches"] is True
+
+
+def test_spend_key_id_on_request_objects_only_when_non_null(stack: GatewayStack) -> None:
+    key = new_merchant(stack)
+    made = rest(stack.server, key, "POST", "spend_keys", json={"name": "agent"})
+    assert made.status_code == 201, made.text
+    spend = made.json()
+    r = forward(stack, spend["key"])
+    assert r.status_code == 200, r.text
+    request_id = r.headers["x-lava-request-id"]
+    for profile in ({}, LEGACY):
+        got = rest(stack.server, key, "GET", f"requests/{request_id}", headers=profile)
+        assert got.status_code == 200, got.text
+        assert got.json()["spend_key_id"] == spend["spend_key_id"]
+    listed = rest(stack.server, key, "GET", "requests").json()["data"]
+    assert [x.get("spend_key_id") for x in listed] == [spend["spend_key_id"]]
+    # A call without a spend key has no such field at all (not null).
+    plain = forward(stack, key)
+    assert plain.status_code == 200, plain.text
+    assert "spend_key_id" not in record(stack, key, plain.headers["x-lava-request-id"])

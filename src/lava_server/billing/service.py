@@ -124,6 +124,7 @@ class BillingService:
             hold_units=quote.hold_units,
             token_form=plan.token_form,
             instance_id=self._instance_id,
+            spend_key_id=plan.spend_key_id,
         )
         config = plan.config
         if config is not None:
