@@ -2,7 +2,10 @@
 
 - current forms (rows 1-5, spend keys, ``POST /v1/requests`` by customer) carry no service
   charge (spec lava-api-current section 1.4); the 2025 form keeps it; reprice agrees;
-- ``spend_key_id`` on request objects, only when non-null (spec section 2.4 "Payer").
+- ``spend_key_id`` on request objects, only when non-null (spec section 2.4 "Payer");
+- ``enforce_merchant_wallet`` (spec section 4.1): an uncoverable worst case of a call whose cost
+  the merchant bears is 402 ``insufficient_balance`` with nothing upstream; off by default;
+- merchant-stored provider keys (spec section 2.3 "Key choice"): stored, else managed, else 403.
 
 ``lava ledger check`` runs after every test.
 """
@@ -20,9 +23,11 @@ import httpx
 import pytest
 
 from lava_server.billing import ledger
+from lava_server.billing.accounts import merchant_revenue_account
+from lava_server.money import to_wire
 from tests.compat.current_support import LEGACY, customer_and_meter, rest
 from tests.e2e import conftest_gateway
-from tests.e2e.conftest_gateway import GatewayStack
+from tests.e2e.conftest_gateway import MANAGED_KEYS, GatewayStack
 
 fake_gateway = conftest_gateway.fake_gateway
 
@@ -130,3 +135,119 @@ def test_spend_key_id_on_request_objects_only_when_non_null(stack: GatewayStack)
     plain = forward(stack, key)
     assert plain.status_code == 200, plain.text
     assert "spend_key_id" not in record(stack, key, plain.headers["x-lava-request-id"])
+
+
+def merchant_balance(stack: GatewayStack, merchant_id: str) -> str:
+    """The merchant wallet: its revenue ledger account (test mode), as a wire amount."""
+    got = stack.server.call(stack.server.services.ledger.balance(merchant_revenue_account(merchant_id, "test")))
+    return to_wire(got.balance)
+
+
+def enforcing_merchant(stack: GatewayStack) -> tuple[str, str]:
+    m = stack.server.merchant(f"enforce-{uuid.uuid4().hex[:8]}")
+    out = stack.server.cli("merchants", "wallet-enforcement", "--secret-key", m["secret_key"], "--enforce", "on")
+    assert out["enforce_merchant_wallet"] is True
+    return str(m["secret_key"]), str(m["merchant_id"])
+
+
+def test_enforced_merchant_wallet_refuses_uncoverable_calls_before_upstream(stack: GatewayStack) -> None:
+    key, merchant_id = enforcing_merchant(stack)
+    customer, meter = customer_and_meter(stack.server, key, rate="5")
+    spend = rest(stack.server, key, "POST", "spend_keys", json={"name": "agent"}).json()["key"]
+    hits = stack.upstream_hits()
+    for bearer in (
+        key,  # row 1
+        token(secret_key=key, meter_slug=meter["meter_slug"]),  # row 2
+        token(secret_key=key, customer_id=customer["customer_id"], meter_slug=meter["meter_slug"]),  # row 3
+        spend,
+    ):
+        r = forward(stack, bearer)
+        assert r.status_code == 402, r.text
+        assert r.json()["error"]["code"] == "insufficient_balance"
+    assert stack.upstream_hits() == hits  # nothing went upstream
+    assert merchant_balance(stack, merchant_id) == ZERO
+    # BYOK costs are only recorded: not checked.
+    byok = forward(stack, token(secret_key=key, provider_key="sk-own-byok"))
+    assert byok.status_code == 200, byok.text
+    # Fees earned (a customer's reported usage) fund the merchant wallet; then calls pass.
+    funded = rest(
+        stack.server,
+        key,
+        "POST",
+        "requests",
+        json={
+            "request_id": f"r-{uuid.uuid4().hex[:8]}",
+            "customer_id": customer["customer_id"],
+            "meter_slug": meter["meter_slug"],
+            "input_tokens": 1_000_000,
+        },
+    )
+    assert funded.status_code == 201, funded.text
+    before = merchant_balance(stack, merchant_id)
+    assert before == "5.0000000000"
+    r = forward(stack, key)
+    assert r.status_code == 200, r.text
+    cost = record(stack, key, r.headers["x-lava-request-id"])["cost"]
+    assert cost != ZERO
+    assert merchant_balance(stack, merchant_id) == to_wire(int(before.replace(".", "")) - int(cost.replace(".", "")))
+    # Switched off (the default), the wallet may go negative again.
+    stack.server.cli("merchants", "wallet-enforcement", "--secret-key", key, "--enforce", "off")
+    count = stack.server.services.db.fetchval(
+        "SELECT COUNT(*) FROM merchant_wallet_holds WHERE merchant_id = $1", merchant_id
+    )
+    assert int(stack.server.call(count)) == 0  # every in-flight worst case was released
+
+
+def test_merchant_wallet_is_not_enforced_by_default(stack: GatewayStack) -> None:
+    m = stack.server.merchant(f"free-{uuid.uuid4().hex[:8]}")
+    r = forward(stack, m["secret_key"])
+    assert r.status_code == 200, r.text
+    assert merchant_balance(stack, m["merchant_id"]).startswith("-")
+
+
+def test_stored_provider_key_wins_then_managed_then_not_configured(stack: GatewayStack) -> None:
+    m = stack.server.merchant(f"stored-{uuid.uuid4().hex[:8]}")
+    key, merchant_id = str(m["secret_key"]), str(m["merchant_id"])
+    own = f"sk-merchant-own-{uuid.uuid4().hex}"
+    out = stack.server.cli("provider-keys", "set", "--secret-key", key, "--provider", "openai", "--key", own)
+    assert out["hint"] == "…" + own[-4:]
+    listed = stack.server.cli("provider-keys", "list", "--secret-key", key)["keys"]
+    assert listed == [{"provider": "openai", "mode": "test", "hint": "…" + own[-4:]}]
+    stored_rows = stack.server.call(stack.server.services.db.fetchall("SELECT key_enc FROM merchant_provider_keys"))
+    assert all(own not in str(row["key_enc"]) for row in stored_rows)  # encrypted at rest
+    # 1. The stored key wins: sent upstream, recorded as stored, cost recorded, nothing debited.
+    for bearer in (key, token(secret_key=key)):
+        r = forward(stack, bearer)
+        assert r.status_code == 200, r.text
+        assert stack.fake_requests()[-1]["headers"]["authorization"] == f"Bearer {own}"
+        rec = record(stack, key, r.headers["x-lava-request-id"])
+        assert rec["provider_key_type"] == "stored" and rec["cost"] != ZERO
+        assert rec["total_merchant_cost"] == ZERO
+    assert merchant_balance(stack, merchant_id) == ZERO
+    # A provider_key in the token still wins over the stored key (BYOK).
+    r = forward(stack, token(secret_key=key, provider_key="sk-token-byok"))
+    assert r.status_code == 200 and stack.fake_requests()[-1]["headers"]["authorization"] == "Bearer sk-token-byok"
+    assert record(stack, key, r.headers["x-lava-request-id"])["provider_key_type"] == "unmanaged"
+    # Another merchant does not get this merchant's key.
+    other = stack.server.merchant(f"other-{uuid.uuid4().hex[:8]}")
+    r = forward(stack, other["secret_key"])
+    assert r.status_code == 200 and stack.fake_requests()[-1]["headers"]["authorization"] == (
+        f"Bearer {MANAGED_KEYS['openai']}"
+    )
+    # 2. Deleted: the operator's managed key, debited to the merchant.
+    assert stack.server.cli("provider-keys", "delete", "--secret-key", key, "--provider", "openai")["deleted"] is True
+    r = forward(stack, key)
+    assert r.status_code == 200, r.text
+    assert stack.fake_requests()[-1]["headers"]["authorization"] == f"Bearer {MANAGED_KEYS['openai']}"
+    assert record(stack, key, r.headers["x-lava-request-id"])["provider_key_type"] == "managed"
+    assert merchant_balance(stack, merchant_id).startswith("-")
+    # 3. Neither (no operator key for groq): 403 provider_not_configured; a stored one is used.
+    groq = "https://api.groq.com/openai/v1/chat/completions"
+    url = f"{stack.server.url}/v1/forward?u={groq}"
+    r = httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=CHAT, timeout=30)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "provider_not_configured"
+    stack.server.cli("provider-keys", "set", "--secret-key", key, "--provider", "groq", "--key", "gsk-own-groq")
+    r = httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=CHAT, timeout=30)
+    assert r.status_code != 403, r.text  # forwarded with the stored key (the test upstream is unreachable)
+    assert "x-lava-request-id" in r.headers
+    assert record(stack, key, r.headers["x-lava-request-id"])["provider_key_type"] == "stored"

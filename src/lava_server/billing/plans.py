@@ -64,6 +64,7 @@ class ForwardPlan:
     """For a fetch of a stored response: the id the client asked for (never one the upstream chose)."""
     token_form: str = "legacy"  # who pays, per the forward token (gateway.tokens.TokenForm)
     spend_key_id: str | None = None  # a spend key's call: its limits are enforced with the hold
+    stored_key: bool = False  # the merchant's stored provider key (provider_key_type "stored"), not managed
 
     @property
     def merchant_bears_cost(self) -> bool:

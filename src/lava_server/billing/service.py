@@ -22,7 +22,7 @@ from ..ids import REQUEST
 from ..money import MAX_UNITS, to_wire
 from ..store import Executor, StoreUnavailable
 from ..store.requests import RequestRecord, insert_request, update_request
-from . import entitlement, ledger, renewals, spend_limits
+from . import entitlement, ledger, merchant_wallet, renewals, spend_limits
 from .charges import Charges, compute_charges, no_charge
 from .deps import BillingDeps
 from .fees import UnitCounts, billable_units
@@ -113,7 +113,7 @@ class BillingService:
             mode=plan.merchant.mode,
             status="pending",
             provider=plan.provider,
-            provider_key_type="managed" if plan.managed else "unmanaged",
+            provider_key_type="managed" if plan.managed else "stored" if plan.stored_key else "unmanaged",
             endpoint=plan.endpoint,
             created_at=at,
             connection_id=plan.connection_id,
@@ -140,6 +140,8 @@ class BillingService:
                 refusal = await spend_limits.reserve(tx, self._svc.ledger.outbox, call)
                 if refusal is not None:
                     return refusal  # committed: last_used_at and a limit_reached event, no request
+            worst_merchant = merchant_wallet.merchant_cost_of(plan, quote.worst_case.base_cost_units)
+            await merchant_wallet.reserve(tx, plan, record.id, worst_merchant, at, expires)
             await insert_request(tx, record)
             if plan.token_form in entitlement.PLAN_FORMS:  # current customer: plan entitlement + credits
                 await entitlement.check_and_hold(
@@ -235,6 +237,7 @@ class BillingService:
             # Everything is computed afresh on a copy, so a retried transaction starts clean.
             rec = replace(res.record)
             usage, base = outcome.usage, priced
+            await merchant_wallet.release(tx, rec.id)
             apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
                 apply_charges(rec, no_charge(None, managed=False, base=base, usage=usage), 0, rate)
@@ -435,6 +438,7 @@ class BillingService:
 
         async def fail_tx(tx: Executor) -> None:
             await ledger.close_hold(tx, rec.id, "released", at)
+            await merchant_wallet.release(tx, rec.id)
             if res.plan.spend_key_id is not None:
                 await spend_limits.release(tx, rec.id)
             await update_request(tx, rec, only_if_status="pending")

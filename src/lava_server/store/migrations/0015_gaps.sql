@@ -15,3 +15,13 @@ CREATE TABLE merchant_provider_keys (
     updated_at   BIGINT NOT NULL,
     PRIMARY KEY (merchant_id, mode, provider)
 );
+--    The worst cases of enforced merchants' calls in flight: a row per call, deleted when it settles or
+--    fails; a row past expires_at (its process died) no longer counts.
+CREATE TABLE merchant_wallet_holds (
+    request_id   TEXT PRIMARY KEY,
+    merchant_id  TEXT NOT NULL REFERENCES merchants (id),
+    mode         TEXT NOT NULL CHECK (mode IN ('test', 'live')),
+    amount       BIGINT NOT NULL CHECK (amount >= 0),
+    expires_at   BIGINT NOT NULL
+);
+CREATE INDEX merchant_wallet_holds_by_merchant ON merchant_wallet_holds (merchant_id, mode, expires_at);
