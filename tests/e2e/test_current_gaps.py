@@ -241,12 +241,21 @@ def test_stored_provider_key_wins_then_managed_then_not_configured(stack: Gatewa
     assert stack.fake_requests()[-1]["headers"]["authorization"] == f"Bearer {MANAGED_KEYS['openai']}"
     assert record(stack, key, r.headers["x-lava-request-id"])["provider_key_type"] == "managed"
     assert merchant_balance(stack, merchant_id).startswith("-")
-    # 3. Neither (no operator key for groq): 403 provider_not_configured; a stored one is used.
+    # 3. Neither (no operator key for groq): 403 provider_not_configured; a stored one is used,
+    #    and GET /v1/models lists the provider for this merchant only.
     groq = "https://api.groq.com/openai/v1/chat/completions"
     url = f"{stack.server.url}/v1/forward?u={groq}"
     r = httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=CHAT, timeout=30)
     assert r.status_code == 403 and r.json()["error"]["code"] == "provider_not_configured"
+
+    def owners(secret: str) -> set[str]:
+        got = httpx.get(f"{stack.server.api_base}models", headers={"Authorization": f"Bearer {secret}"}, timeout=30)
+        assert got.status_code == 200, got.text
+        return {m["owned_by"] for m in got.json()["data"]}
+
+    assert "groq" not in owners(key)
     stack.server.cli("provider-keys", "set", "--secret-key", key, "--provider", "groq", "--key", "gsk-own-groq")
+    assert "groq" in owners(key) and "groq" not in owners(other["secret_key"])
     r = httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=CHAT, timeout=30)
     assert r.status_code != 403, r.text  # forwarded with the stored key (the test upstream is unreachable)
     assert "x-lava-request-id" in r.headers

@@ -70,6 +70,14 @@ async def delete(db: Database, merchant_id: str, mode: Mode, provider: str) -> b
     return changed > 0
 
 
+async def providers(db: Executor, merchant_id: str, mode: Mode) -> set[str]:
+    """The providers the merchant stored a key for in ``mode``."""
+    rows = await db.fetchall(
+        "SELECT provider FROM merchant_provider_keys WHERE merchant_id = $1 AND mode = $2", merchant_id, mode
+    )
+    return {str(r["provider"]) for r in rows}
+
+
 async def hints(db: Executor, keyring: Keyring, merchant_id: str, mode: Mode) -> list[dict[str, str]]:
     """``[{provider, mode, hint}]`` of the merchant's keys in ``mode``; the hint is the last 4 characters."""
     rows = await db.fetchall(
