@@ -16,6 +16,7 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from lava_server.billing.accounts import merchant_revenue_account
 from lava_server.money import to_wire
 from tests.compat.current_support import LEGACY, customer_and_meter, rest
 from tests.e2e import conftest_gateway
-from tests.e2e.conftest_gateway import MANAGED_KEYS, GatewayStack
+from tests.e2e.conftest_gateway import MANAGED_KEYS, GatewayStack, make_token
 
 fake_gateway = conftest_gateway.fake_gateway
 
@@ -108,12 +109,13 @@ def test_current_forms_carry_no_service_charge_legacy_keeps_it(stack: GatewaySta
     usage = got.json()["totals"]
     assert usage["total_net_volume"] == usage["total_gross_volume"] != ZERO
     # The 2025 form keeps its service charge (payer per product, on the fee).
-    acct = stack.account()
-    legacy = forward(stack, acct.token())
+    product = stack.server.cli("products", "create", "--secret-key", key, "--tier", "0:5")
+    conn = stack.server.cli("connections", "create", "--secret-key", key, "--credit", "50")
+    legacy = forward(stack, make_token(key, conn["connection_secret"], product["product_secret"]))
     assert legacy.status_code == 200, legacy.text
-    rec = acct.request(legacy.headers["x-lava-request-id"])
-    if rec["fee"]["amount"] != ZERO:
-        assert rec["service_charge"]["amount"] != ZERO
+    rec = record(stack, key, legacy.headers["x-lava-request-id"])
+    assert rec["fee"]["amount"] != ZERO
+    assert rec["service_charge"]["amount"] != ZERO and rec["service_charge"]["payer"] == "wallet"
     assert reprice(stack, rec["request_id"])["matches"] is True
 
 
@@ -260,3 +262,25 @@ def test_stored_provider_key_wins_then_managed_then_not_configured(stack: Gatewa
     assert r.status_code != 403, r.text  # forwarded with the stored key (the test upstream is unreachable)
     assert "x-lava-request-id" in r.headers
     assert record(stack, key, r.headers["x-lava-request-id"])["provider_key_type"] == "stored"
+
+
+def test_enforced_wallet_never_goes_negative_under_concurrent_calls(stack: GatewayStack) -> None:
+    key, merchant_id = enforcing_merchant(stack)
+    customer, meter = customer_and_meter(stack.server, key, rate="5")
+    funded = rest(
+        stack.server,
+        key,
+        "POST",
+        "requests",
+        json={
+            "request_id": f"r-{uuid.uuid4().hex[:8]}",
+            "customer_id": customer["customer_id"],
+            "meter_slug": meter["meter_slug"],
+            "input_tokens": 20,  # $0.0001: a handful of worst cases
+        },
+    )
+    assert funded.status_code == 201, funded.text
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: forward(stack, key).status_code, range(40)))
+    assert set(statuses) == {200, 402}, statuses
+    assert not merchant_balance(stack, merchant_id).startswith("-")
