@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.admin_plans",  # lava plans / subscriptions / clock
             "lava_server.scheduler",  # the renewal loop the app starts (composition)
             "lava_server.admin_spend_keys",  # lava spend-keys
+            "lava_server.admin_gaps",  # lava merchants wallet-enforcement, merchant provider keys
             "lava_server.server",
             "lava_server.server_workers",
             "lava_server.server_guard",

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .accounts import customers, meters, secret_keys
-from .api import render_current
+from .api import render_current, render_plans
 from .api.profiles import PROFILES
 from .billing.product_config import parse_tier_spec
 from .context import Services
@@ -16,7 +16,9 @@ from .errors import ApiError
 from .store import connections as conn_repo
 from .store import meters as meter_repo
 from .store import secret_keys as key_repo
+from .store import subscriptions as sub_repo
 from .store.auth_epoch import bump_auth_epoch
+from .store.connections import ConnectionRecord
 from .store.merchants import MerchantKey
 
 Handler = Callable[[Services, argparse.Namespace], Awaitable[dict[str, Any]]]
@@ -119,12 +121,20 @@ async def merchants_profile(svc: Services, args: argparse.Namespace) -> dict[str
     return {"merchant_id": key.merchant_id, "default_profile": args.profile}
 
 
+async def _customer(svc: Services, rec: ConnectionRecord) -> dict[str, Any]:
+    """The RestCustomer GET /v1/customers returns, with its active subscription's summary."""
+    out = render_current.customer(rec)
+    sub = await sub_repo.active_for(svc.db, rec.id)
+    out["subscription"] = None if sub is None else render_plans.summary(sub)
+    return out
+
+
 async def customers_create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     """``lava customers create``: RestCustomer plus ``created``."""
     key = await _merchant(svc, args.secret_key)
     body = {"reference_id": args.reference_id, "name": args.name, "email": args.email, "phone": args.phone}
     record, created = await customers.create_customer(svc, key, body)
-    return {**render_current.customer(record), "created": created}
+    return {**(await _customer(svc, record)), "created": created}
 
 
 async def customers_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
@@ -133,7 +143,7 @@ async def customers_list(svc: Services, args: argparse.Namespace) -> dict[str, A
     records, more = await conn_repo.list_connections(
         svc.db, key.merchant_id, key.mode, reference_id=None, cursor=None, limit=max(1, min(args.limit, 100))
     )
-    return {"data": [render_current.customer(r) for r in records], "has_more": more}
+    return {"data": [await _customer(svc, r) for r in records], "has_more": more}
 
 
 async def customers_delete(svc: Services, args: argparse.Namespace) -> dict[str, Any]:

@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pkl = pkeys.add_parser("list", help="list managed keys (hints only)")
     _common(pkl)
+    from .admin_gaps import merchant_option
+    from .admin_gaps import register as register_gaps
+
+    merchant_option(pks)
+    merchant_option(pkl)
+    register_gaps(merchants, pkeys, _common)
 
     prices = sub.add_parser("prices", help="operator price overrides (set)").add_subparsers(
         dest="action", required=True, metavar="ACTION", title="actions"
@@ -247,7 +253,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         except ValueError as exc:  # bad bounds, or the server could not start
             raise CliError(str(exc)) from exc
         return {"stopped": True}
-    from . import admin, admin_current, admin_plans, admin_spend_keys
+    from . import admin, admin_current, admin_gaps, admin_plans, admin_spend_keys
 
     handlers: dict[tuple[str, str | None], Callable[..., Awaitable[dict[str, Any]]]] = {
         ("migrate", None): admin.migrate_cmd,
@@ -267,6 +273,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         **admin_current.HANDLERS,
         **admin_plans.HANDLERS,
         **admin_spend_keys.HANDLERS,
+        **admin_gaps.HANDLERS,
     }
     handler = handlers[(args.command, getattr(args, "action", None))]
     if args.command == "wallets" and not args.idempotency_key:

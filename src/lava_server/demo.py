@@ -109,7 +109,7 @@ Fund a wallet through the hosted checkout (test card 4242 4242 4242 4242, code 0
 
   {url.rstrip("/")}/demo/checkout
 
-Or with the Python SDK (and the official openai SDK):
+Or with the Python SDK and the official openai SDK (pip install openai first; make demo does not):
 
   from lava import Lava
   from openai import OpenAI

@@ -69,5 +69,18 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def not_served(request: web.Request) -> web.Response:
+    """Any other endpoint: an OpenAI-shaped 404 that says what the demo serves and how to reach OpenAI."""
+    path = request.path.removeprefix(PATH) or "/"
+    message = (
+        f"{request.method} {path} is not served by the Lava demo provider, which stands in for api.openai.com "
+        "and serves only POST /v1/chat/completions; to reach OpenAI, store a key with "
+        "`lava provider-keys set --provider openai --key sk-...` and restart"
+    )
+    error = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": "unknown_url"}}
+    return web.json_response(error, status=404)
+
+
 def mount(app: web.Application) -> None:
     app.router.add_post(PATH + "/v1/chat/completions", chat_completions)
+    app.router.add_route("*", PATH + "/{tail:.*}", not_served)

@@ -71,3 +71,13 @@ def test_merchants_profile_switches_header_less_shapes(lava_server: LiveServer) 
         f"{lava_server.api_base}usage", params=start, headers={**headers, "X-Lava-API-Version": "2025-04-28.v1"}
     ).json()["totals"]
     assert "total_fee_amount" in legacy and "total_charge" not in legacy
+
+
+def test_customer_commands_print_the_subscription_rest_returns(lava_server: LiveServer) -> None:
+    """Every customer is on the merchant's default Free plan: the CLI shows it as GET /v1/customers does."""
+    key = lava_server.merchant("cli-customer-sub")["secret_key"]
+    created = lava_server.cli("customers", "create", "--secret-key", key, "--reference-id", "u1")
+    rest = httpx.get(f"{lava_server.api_base}customers/u1", headers={"Authorization": f"Bearer {key}"}).json()
+    assert rest["subscription"] is not None and rest["subscription"]["name"] == "Free"
+    assert created["subscription"] == rest["subscription"]
+    assert lava_server.cli("customers", "list", "--secret-key", key)["data"][0]["subscription"] == rest["subscription"]

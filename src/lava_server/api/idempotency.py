@@ -15,6 +15,11 @@ per (merchant, mode, key) for ``Limits.idempotency_ttl_s`` (24 hours):
   ``Limits.idempotency_wait_s``) and returns its response, else 409 ``idempotency_in_progress``
   with ``Retry-After``; a claim whose owner died is taken over after ``Limits.idempotency_lease_s``.
 
+Stored bodies are encrypted at rest (the keyring's AES-GCM, bound to merchant, mode and key):
+responses such as ``POST /v1/secret_keys``, ``/v1/spend_keys`` and ``/v1/webhooks`` carry a secret
+shown once, and a replay must return the same body without the database ever holding it raw.
+Rows written before encryption (plain JSON, at most 24 hours old) still replay as they are.
+
 Not covered: ``/v1/forward`` (a gateway call; the header goes to the provider unchanged) and
 side-effect-free POSTs (``/v1/quote``); see docs/decisions.md. The middleware knows no endpoint,
 so every POST endpoint added later is covered. A request without the header, or whose secret key
@@ -34,6 +39,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from ..auth.keyring import Keyring
 from ..clock import now_us
 from ..errors import ApiError
 from ..settings import Limits
@@ -81,6 +87,21 @@ def fingerprint(request: web.Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
+_SEALED_PREFIX = "v1."  # Keyring.encrypt's output; a JSON body never starts with it
+
+
+def _seal(keyring: Keyring, context: str, stored: repo.StoredResponse) -> repo.StoredResponse:
+    """The response with its body encrypted under ``context`` (merchant, mode and key)."""
+    return repo.StoredResponse(stored.status, stored.headers, keyring.encrypt(stored.body, context))
+
+
+def _unseal(keyring: Keyring, context: str, stored: repo.StoredResponse) -> repo.StoredResponse:
+    """The stored response with its body decrypted (a legacy plaintext row is returned as is)."""
+    if not stored.body.startswith(_SEALED_PREFIX):
+        return stored
+    return repo.StoredResponse(stored.status, stored.headers, keyring.decrypt(stored.body, context))
+
+
 def _replay(stored: repo.StoredResponse) -> web.Response:
     response = web.Response(status=stored.status, body=stored.body.encode("utf-8"))
     for name, value in stored.headers:
@@ -103,10 +124,13 @@ def _storable(response: web.StreamResponse) -> repo.StoredResponse | None:
 class _Run:
     """One covered request: claim or wait for the key, then run or replay."""
 
-    def __init__(self, db: Database, limits: Limits, merchant: MerchantKey, key: str, fingerprint: str) -> None:
-        self.db, self.limits, self.key, self.fp = db, limits, key, fingerprint
+    def __init__(
+        self, db: Database, keyring: Keyring, limits: Limits, merchant: MerchantKey, key: str, fingerprint: str
+    ) -> None:
+        self.db, self.keyring, self.limits, self.key, self.fp = db, keyring, limits, key, fingerprint
         self.merchant_id, self.mode = merchant.merchant_id, merchant.mode
         self.token = secrets.token_hex(16)
+        self.context = orjson.dumps(["idempotency", self.merchant_id, self.mode, key]).decode("utf-8")
 
     def _times(self) -> tuple[int, int, int]:
         now = now_us()
@@ -152,7 +176,7 @@ class _Run:
             if found.fingerprint != self.fp:
                 raise self._conflict()
             if found.response is not None:
-                return found.response
+                return _unseal(self.keyring, self.context, found.response)
             if found.lease_until < now and await repo.take_over(
                 self.db,
                 self.merchant_id,
@@ -182,7 +206,13 @@ class _Run:
             if stored is None:
                 await repo.release(self.db, self.merchant_id, self.mode, self.key, token=self.token)
             elif not await repo.complete(
-                self.db, self.merchant_id, self.mode, self.key, token=self.token, response=stored, now=now_us()
+                self.db,
+                self.merchant_id,
+                self.mode,
+                self.key,
+                token=self.token,
+                response=_seal(self.keyring, self.context, stored),
+                now=now_us(),
             ):
                 log.warning("idempotency key lost its claim before completing (merchant %s)", self.merchant_id)
         except Exception:  # the response is still right; a retry waits for the lease to run out
@@ -205,7 +235,7 @@ def idempotency_middleware() -> Middleware:
         if not KEY_RE.match(key):
             raise ApiError(400, "invalid_request", f"{HEADER} must be 1 to 255 printable ASCII characters")
         body = await read_body_bytes(request, svc.settings.limits.max_api_body_bytes)
-        run = _Run(svc.db, svc.settings.limits, merchant, key, fingerprint(request, body))
+        run = _Run(svc.db, svc.keyring, svc.settings.limits, merchant, key, fingerprint(request, body))
         stored = await run.acquire()
         if stored is not None:
             return _replay(stored)

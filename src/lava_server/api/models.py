@@ -15,6 +15,7 @@ from aiohttp import web
 from genai_prices import data_snapshot
 
 from ..billing.pricing import parse_overrides
+from ..gateway import stored_keys
 from ..gateway.providers import PROVIDERS
 from ..settings import Settings
 from .deps import merchant, services
@@ -64,12 +65,14 @@ async def list_models(request: web.Request) -> web.Response:
     """No authentication needed; with a secret key only that mode's configured providers count."""
     svc = services(request)
     spend_key = await bearer_spend_key(request)  # a spend key sees only what it may use (§3.12)
-    if spend_key is not None:
-        mode: str | None = spend_key.merchant.mode
-    else:
-        mode = (await merchant(request)).mode if request.headers.get("Authorization") else None
+    who = spend_key.merchant if spend_key is not None else None
+    if who is None and request.headers.get("Authorization"):
+        who = await merchant(request)
+    mode = who.mode if who is not None else None
     rows = await svc.db.fetchall("SELECT DISTINCT provider, mode FROM provider_keys")
     configured = {r["provider"] for r in rows if mode is None or r["mode"] == mode}
+    if who is not None:  # and the providers this merchant stored a key for (spec 2.3 "Key choice")
+        configured |= await stored_keys.providers(svc.db, who.merchant_id, who.mode)
     if svc.settings.demo_provider:
         configured.add("openai")
     data = catalogue_models(configured, svc.settings)

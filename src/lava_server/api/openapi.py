@@ -131,7 +131,7 @@ SCHEMAS: dict[str, Any] = {
             "connection_id": NULLABLE_STRING,
             "product_id": NULLABLE_STRING,
             "provider": {"type": "string"},
-            "provider_key_type": {"type": "string", "enum": ["managed", "unmanaged"]},
+            "provider_key_type": {"type": "string", "enum": ["managed", "unmanaged", "stored"]},
             "model": NULLABLE_STRING,
             "endpoint": {"type": "string"},
             "response_id": NULLABLE_STRING,

@@ -57,6 +57,7 @@ CURRENT_REQUEST_FIELDS: dict[str, Any] = {
     "meter_id": {**STRING, "description": "the meter (= product)"},
     "cost": {**MONEY, "description": "the provider cost (= model_usage.total_cost)"},
     "charge": CHARGE,
+    "spend_key_id": {**STRING, "description": "the spend key the call was made with (only when there was one)"},
 }
 MODEL_USAGE_KEYS = [
     "input_tokens",
@@ -218,6 +219,7 @@ SCHEMAS: dict[str, Any] = {
             "cost": MONEY,
             "charge": CHARGE,
             "metadata": {"type": "object", "additionalProperties": STRING},
+            "spend_key_id": STRING,
             "timestamp": TIMESTAMP,
             "created_at": TIMESTAMP,
         },

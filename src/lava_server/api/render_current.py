@@ -48,6 +48,8 @@ def _charge(legacy: dict[str, Any]) -> dict[str, Any]:
 def request(rec: RequestRecord, profile: Profile) -> dict[str, Any]:
     """A ``RestRequest``: ``cost`` = model cost, ``charge`` = the meter charge (the 2025 ``fee``)."""
     legacy = render.request(rec)
+    if rec.spend_key_id is not None:  # an extension, only when non-null (spec 2.4 "Payer")
+        legacy["spend_key_id"] = rec.spend_key_id
     if profile == "2025":  # plus the 8.x field it lacked (8.0.0 sends a 2025 header)
         return legacy if rec.product_id is None else {**legacy, "meter_id": rec.product_id}
     extra: dict[str, Any] = {}
@@ -76,6 +78,8 @@ def request(rec: RequestRecord, profile: Profile) -> dict[str, Any]:
     body["cost"] = extra["cost"]
     body["charge"] = extra["charge"]
     body["metadata"] = legacy["metadata"]
+    if rec.spend_key_id is not None:
+        body["spend_key_id"] = rec.spend_key_id
     if rec.timestamp is not None:
         body["timestamp"] = to_iso(rec.timestamp)
     body["created_at"] = legacy["created_at"]

@@ -35,16 +35,26 @@ class Keyring:
     def hash_secret(self, secret: str) -> str:
         return hmac.new(self._hmac_key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def encrypt(self, plaintext: str) -> str:
+    def encrypt(self, plaintext: str, context: str = "") -> str:
+        """AES-256-GCM of ``plaintext`` as ``v1.<base64url(nonce + sealed)>``.
+
+        ``context`` (optional) is bound as associated data: :meth:`decrypt` must be given the
+        same one, so a ciphertext copied to another row (another context) fails to open.
+        """
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), b"lava")
+        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), _aad(context))
         return "v1." + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
-    def decrypt(self, token: str) -> str:
+    def decrypt(self, token: str, context: str = "") -> str:
+        """The plaintext of :meth:`encrypt`'s output; raises ``ValueError`` or ``InvalidTag``."""
         if not token.startswith("v1."):
             raise ValueError("unknown ciphertext version")
         raw = base64.urlsafe_b64decode(token[3:])
-        return self._aead.decrypt(raw[:12], raw[12:], b"lava").decode("utf-8")
+        return self._aead.decrypt(raw[:12], raw[12:], _aad(context)).decode("utf-8")
+
+
+def _aad(context: str) -> bytes:
+    return b"lava" if not context else b"lava|" + context.encode("utf-8")
 
 
 def load_master_key(configured: str | None, data_dir: Path) -> bytes:

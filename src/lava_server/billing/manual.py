@@ -165,7 +165,9 @@ async def record_manual(
             await insert_request(tx, rec)
             apply_usage(rec, Outcome(units, None, None, None), at)
             charges, _available = await billing.charge(tx, plan, rec, units, None, config, at)
-            apply_charges(rec, charges, rec.units_before_milli, svc.settings.service_charge_rate)
+            apply_charges(
+                rec, charges, rec.units_before_milli, plan.service_charge_rate(svc.settings.service_charge_rate)
+            )
             await update_request(tx, rec, only_if_status="pending")
     except UniqueViolation:
         existing = await get_request(svc.db, key.merchant_id, key.mode, request_id)

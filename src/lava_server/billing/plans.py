@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from ..store.merchants import MerchantKey
@@ -20,6 +21,16 @@ METADATA_MAX_PAIRS = 100
 METADATA_MAX_VALUE = 255
 
 MERCHANT_PAYS_FORMS = frozenset({"merchant", "meter", "customer_untracked"})
+LEGACY_FORMS = frozenset({"legacy", "legacy_metering"})  # the 2025 tokens: every 2025 rule applies
+
+
+def service_charge_rate_for(token_form: str, configured: Decimal) -> Decimal:
+    """The service-charge rate of a call: ``configured`` for the 2025 forms (row 6, 7), 0 for the
+    current generation (rows 1-5, spend keys, ``POST /v1/requests`` by customer), which carries
+    no service charge (spec lava-api-current section 1.4)."""
+    return configured if token_form in LEGACY_FORMS else Decimal(0)
+
+
 DEFAULT_PRODUCT = ProductConfig()  # "default pricing" for a connection without a product: no fee
 
 CallAction = Literal["create", "fetch"]
@@ -53,11 +64,16 @@ class ForwardPlan:
     """For a fetch of a stored response: the id the client asked for (never one the upstream chose)."""
     token_form: str = "legacy"  # who pays, per the forward token (gateway.tokens.TokenForm)
     spend_key_id: str | None = None  # a spend key's call: its limits are enforced with the hold
+    stored_key: bool = False  # the merchant's stored provider key (provider_key_type "stored"), not managed
 
     @property
     def merchant_bears_cost(self) -> bool:
         """Current-generation calls that debit no customer: the merchant pays the provider cost."""
         return self.token_form in MERCHANT_PAYS_FORMS
+
+    def service_charge_rate(self, configured: Decimal) -> Decimal:
+        """The rate for this call (:func:`service_charge_rate_for`)."""
+        return service_charge_rate_for(self.token_form, configured)
 
     @property
     def config(self) -> ProductConfig | None:

@@ -18,7 +18,7 @@ from ..store.merchants import get_product
 from ..store.requests import COLUMNS, RequestRecord
 from .charges import compute_charges
 from .deps import BillingDeps
-from .plans import MERCHANT_PAYS_FORMS
+from .plans import MERCHANT_PAYS_FORMS, service_charge_rate_for
 from .pricing import BaseCost, reprice
 from .product_config import ProductConfig
 from .usage import Usage
@@ -102,7 +102,9 @@ def recompute(
     before: Any = Decimal(rec.units_before_milli) / 1000
     if config is not None and config.tiers[0].type != "minutes":
         before = rec.units_before_milli // 1000
-    rate = Decimal(detail.get("service_charge_rate", str(default_rate)))
+    rate = Decimal(
+        detail.get("service_charge_rate", str(service_charge_rate_for(rec.token_form or "legacy", default_rate)))
+    )
     if config is None:
         recomputed = {
             "base_cost": base.total_units if base else 0,

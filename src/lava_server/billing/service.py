@@ -22,7 +22,7 @@ from ..ids import REQUEST
 from ..money import MAX_UNITS, to_wire
 from ..store import Executor, StoreUnavailable
 from ..store.requests import RequestRecord, insert_request, update_request
-from . import entitlement, ledger, renewals, spend_limits
+from . import entitlement, ledger, merchant_wallet, renewals, spend_limits
 from .charges import Charges, compute_charges, no_charge
 from .deps import BillingDeps
 from .fees import UnitCounts, billable_units
@@ -98,7 +98,7 @@ class BillingService:
                 units_before=0,
                 base=base,
                 managed=plan.managed,
-                service_charge_rate=self._svc.settings.service_charge_rate,
+                service_charge_rate=plan.service_charge_rate(self._svc.settings.service_charge_rate),
             )
         hold = worst.wallet_units if plan.billable else 0
         return Quote(hold, worst, prices, units.input_tokens, units.output_tokens)
@@ -113,7 +113,7 @@ class BillingService:
             mode=plan.merchant.mode,
             status="pending",
             provider=plan.provider,
-            provider_key_type="managed" if plan.managed else "unmanaged",
+            provider_key_type="managed" if plan.managed else "stored" if plan.stored_key else "unmanaged",
             endpoint=plan.endpoint,
             created_at=at,
             connection_id=plan.connection_id,
@@ -124,6 +124,7 @@ class BillingService:
             hold_units=quote.hold_units,
             token_form=plan.token_form,
             instance_id=self._instance_id,
+            spend_key_id=plan.spend_key_id,
         )
         config = plan.config
         if config is not None:
@@ -139,6 +140,8 @@ class BillingService:
                 refusal = await spend_limits.reserve(tx, self._svc.ledger.outbox, call)
                 if refusal is not None:
                     return refusal  # committed: last_used_at and a limit_reached event, no request
+            worst_merchant = merchant_wallet.merchant_cost_of(plan, quote.worst_case.base_cost_units)
+            await merchant_wallet.reserve(tx, plan, record.id, worst_merchant, at, expires)
             await insert_request(tx, record)
             if plan.token_form in entitlement.PLAN_FORMS:  # current customer: plan entitlement + credits
                 await entitlement.check_and_hold(
@@ -225,12 +228,13 @@ class BillingService:
                 priced.provenance,
             )
         config = plan.config
-        rate = self._svc.settings.service_charge_rate
+        rate = plan.service_charge_rate(self._svc.settings.service_charge_rate)
 
         async def settle_tx(tx: Executor) -> tuple[RequestRecord, int | None]:
             # Everything is computed afresh on a copy, so a retried transaction starts clean.
             rec = replace(res.record)
             usage, base = outcome.usage, priced
+            await merchant_wallet.release(tx, rec.id)
             apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
                 apply_charges(rec, no_charge(None, managed=False, base=base, usage=usage), 0, rate)
@@ -380,7 +384,7 @@ class BillingService:
             units_before=before,
             base=base if plan.billable else None,
             managed=plan.managed,
-            service_charge_rate=self._svc.settings.service_charge_rate,
+            service_charge_rate=plan.service_charge_rate(self._svc.settings.service_charge_rate),
             request_count=requests,
         )
         if charges.total_units > MAX_UNITS:
@@ -446,6 +450,7 @@ class BillingService:
 
         async def fail_tx(tx: Executor) -> None:
             await ledger.close_hold(tx, rec.id, "released", at)
+            await merchant_wallet.release(tx, rec.id)
             if res.plan.spend_key_id is not None:
                 await spend_limits.release(tx, rec.id)
             await update_request(tx, rec, only_if_status="pending", before=res.record)

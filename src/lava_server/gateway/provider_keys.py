@@ -14,6 +14,7 @@ from ..auth.keyring import Keyring
 from ..clock import now_us
 from ..ids import Mode
 from ..store import Database
+from . import stored_keys
 
 
 class ProviderKeyStore:
@@ -40,6 +41,10 @@ class ProviderKeyStore:
         value = self._keyring.decrypt(row["key_enc"]) if row else self._fallback.get((provider, mode), "")
         self._cache.put((provider, mode), value)
         return value or None
+
+    async def stored(self, merchant_id: str, mode: Mode, provider: str) -> str | None:
+        """The key the merchant stored for ``provider`` (:mod:`.stored_keys`), or None."""
+        return await stored_keys.get(self._db, self._keyring, merchant_id, mode, provider)
 
     async def set(self, provider: str, mode: Mode, key: str) -> None:
         if not key or len(key) > 4096 or any(c in key for c in "\r\n"):

@@ -82,6 +82,12 @@ class ForwardHandler:
         target = _with_capabilities(target, settings.no_stream_usage_option_hosts)
         token, _carrier = extract_token(request.headers, target.key_param)
         auth = await self.gw.auth.authenticate(token)
+        stored = None  # spec 2.3 "Key choice": the merchant's stored key, else the operator's
+        if auth.provider_key is None:
+            stored = await self.gw.provider_keys.stored(
+                auth.merchant.merchant_id, auth.merchant.mode, target.provider.slug
+            )
+            auth = auth if stored is None else replace(auth, provider_key=stored)  # billed like BYOK
         upstream_key = auth.provider_key or await self.gw.provider_keys.get(target.provider.slug, auth.merchant.mode)
         if upstream_key is None:
             raise ApiError(
@@ -106,6 +112,7 @@ class ForwardHandler:
             )
         metadata = collect_metadata(request.raw_headers, target.metadata_param)
         plan = build_plan(target, auth, dialect, request.method, body_json, metadata)
+        plan = plan if stored is None else replace(plan, stored_key=True)
         if plan.fetched_response_id is not None and auth.provider_key is None:
             await self._check_response_owner(auth, plan.fetched_response_id)
         stream = dialect.wants_stream(target.path, target.query, body_json) if dialect else False
