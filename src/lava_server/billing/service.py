@@ -234,7 +234,8 @@ class BillingService:
             # Everything is computed afresh on a copy, so a retried transaction starts clean.
             rec = replace(res.record)
             usage, base = outcome.usage, priced
-            await merchant_wallet.release(tx, rec.id)
+            if merchant_wallet.merchant_cost_of(plan, 1):  # else it never reserved: no row to forget
+                await merchant_wallet.release(tx, rec.id)
             apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
                 apply_charges(rec, no_charge(None, managed=False, base=base, usage=usage), 0, rate)
@@ -450,7 +451,8 @@ class BillingService:
 
         async def fail_tx(tx: Executor) -> None:
             await ledger.close_hold(tx, rec.id, "released", at)
-            await merchant_wallet.release(tx, rec.id)
+            if merchant_wallet.merchant_cost_of(res.plan, 1):  # else it never reserved: no row to forget
+                await merchant_wallet.release(tx, rec.id)
             if res.plan.spend_key_id is not None:
                 await spend_limits.release(tx, rec.id)
             await update_request(tx, rec, only_if_status="pending", before=res.record)
