@@ -240,6 +240,11 @@ class BillingService:
             await merchant_wallet.release(tx, rec.id)
             apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
+                # No wallet hold guards this call: its ``pending`` row does. Claim (and, on
+                # PostgreSQL, lock) it first, so a call already closed by the sweeper, a lease
+                # take-over or an earlier finish is never charged to the merchant or its key.
+                if not await _claim_pending(tx, rec.id):
+                    return res.record, None
                 apply_charges(rec, no_charge(None, managed=False, base=base, usage=usage), 0, rate)
                 if base is not None:
                     record_sub_calls(rec, sub_costs)
@@ -446,6 +451,12 @@ class BillingService:
         await self._svc.db.write(fail_tx)
         res.record, res.finished = rec, True
         return rec
+
+
+async def _claim_pending(tx: Executor, request_id: str) -> bool:
+    """True if the request is still ``pending`` (its row now locked by this transaction)."""
+    changed = await tx.execute("UPDATE requests SET status = status WHERE id = $1 AND status = 'pending'", request_id)
+    return bool(changed == 1)
 
 
 def _consumed(usage: UnitCounts) -> bool:
