@@ -116,3 +116,33 @@ async def test_settled_spend_key_call_settles_once(database_url: str, tmp_path: 
         assert now_us() > 0 and (await ledger.check(svc.db)).ok
     finally:
         await svc.close()
+
+
+async def test_ledger_check_flags_charges_and_holds_of_finished_requests(database_url: str, tmp_path: Path) -> None:
+    """``lava ledger check`` sees what the closers used to leave behind: side holds of a closed
+    request, and charge transfers on a request that is not completed."""
+    svc = await open_services(from_env({}, data_dir=str(tmp_path / "d"), database_url=database_url))
+    try:
+        billing, plan, _key_id, _revenue = await _setup(svc)
+        open_call = await billing.open(plan)
+        # what the take-over did before: the request closed, its side holds left open
+        await svc.db.execute("UPDATE requests SET status = 'error' WHERE id = $1", open_call.record.id)
+        report = await ledger.check(svc.db)
+        assert not report.ok
+        assert any("spend_key_holds" in p and open_call.record.id in p for p in report.problems)
+        assert any("merchant_wallet_holds" in p and open_call.record.id in p for p in report.problems)
+        await billing.fail_now(open_call, "cleanup")  # releases the side holds (the row is no longer pending)
+        await svc.db.execute("DELETE FROM merchant_wallet_holds WHERE request_id = $1", open_call.record.id)
+        await svc.db.execute(
+            "UPDATE spend_key_holds SET status = 'released' WHERE request_id = $1", open_call.record.id
+        )
+        assert (await ledger.check(svc.db)).ok
+        # a charged call whose record says it failed
+        charged = await billing.open(plan)
+        await billing.settle_now(charged, Outcome(UnitCounts(input_tokens=10, output_tokens=10), None, None, None))
+        assert (await ledger.check(svc.db)).ok
+        await svc.db.execute("UPDATE requests SET status = 'error' WHERE id = $1", charged.record.id)
+        report = await ledger.check(svc.db)
+        assert any("charge transfer" in p and charged.record.id in p for p in report.problems)
+    finally:
+        await svc.close()
