@@ -146,3 +146,18 @@ async def test_ledger_check_flags_charges_and_holds_of_finished_requests(databas
         assert any("charge transfer" in p and charged.record.id in p for p in report.problems)
     finally:
         await svc.close()
+
+
+async def test_ledger_check_matches_merchant_debits_to_records(database_url: str, tmp_path: Path) -> None:
+    """A spend-key call's merchant debit must equal its recorded ``total_merchant_cost``."""
+    svc = await open_services(from_env({}, data_dir=str(tmp_path / "d"), database_url=database_url))
+    try:
+        billing, plan, _key_id, _revenue = await _setup(svc)
+        res = await billing.open(plan)
+        final = await billing.settle_now(res, Outcome(UnitCounts(input_tokens=10, output_tokens=10), None, None, None))
+        assert (final.total_merchant_cost or 0) > 0 and (await ledger.check(svc.db)).ok
+        await svc.db.execute("UPDATE requests SET total_merchant_cost = 0 WHERE id = $1", res.record.id)
+        report = await ledger.check(svc.db)
+        assert any("merchant transfers" in p and res.record.id in p for p in report.problems)
+    finally:
+        await svc.close()

@@ -109,11 +109,23 @@ async def _check_request_transfers(db: Executor) -> list[str]:
         "  WHERE t.request_id = r.id AND t.debit_account LIKE 'wallet:%'), 0) AS wallet_paid"
         " FROM requests r WHERE r.status = 'completed' AND r.connection_id IS NOT NULL"
     )
-    return [
+    problems = [
         f"request {r['id']}: wallet transfers {int(r['wallet_paid'])} != total_wallet_cost {int(r['total_wallet_cost'])}"
         for r in rows
         if int(r["wallet_paid"]) != int(r["total_wallet_cost"])
     ]
+    # A call that debits no customer (spend keys, metering tokens): the merchant's debit is its cost.
+    rows = await db.fetchall(
+        "SELECT r.id, COALESCE(r.total_merchant_cost, 0) AS recorded,"
+        " COALESCE((SELECT SUM(t.amount) FROM ledger_transfers t WHERE t.request_id = r.id), 0) AS moved"
+        " FROM requests r WHERE r.status = 'completed' AND r.connection_id IS NULL"
+    )
+    problems += [
+        f"request {r['id']}: merchant transfers {int(r['moved'])} != total_merchant_cost {int(r['recorded'])}"
+        for r in rows
+        if int(r["moved"]) != int(r["recorded"])
+    ]
+    return problems
 
 
 async def _check_finished_requests(db: Executor) -> list[str]:
