@@ -161,3 +161,34 @@ async def test_ledger_check_matches_merchant_debits_to_records(database_url: str
         assert any("merchant transfers" in p and res.record.id in p for p in report.problems)
     finally:
         await svc.close()
+
+
+async def test_byok_spend_key_counts_a_stored_response_once(database_url: str, tmp_path: Path) -> None:
+    """Polling one stored response (OpenAI Responses background mode) with a spend key counts its
+    cost once, with the merchant's own provider key as with the operator's (test_background_fetch)."""
+    svc = await open_services(from_env({}, data_dir=str(tmp_path / "d"), database_url=database_url))
+    try:
+        billing, plan, key_id, _revenue = await _setup(svc)
+        poll = ForwardPlan(
+            **{
+                **{f: getattr(plan, f) for f in plan.__dataclass_fields__},
+                "managed": False,
+                "model": None,
+                "refetchable_response": True,
+                "action": "fetch",
+                "fetched_response_id": "resp_bg_1",
+                "endpoint": "GET https://api.openai.com/v1/responses/resp_bg_1",
+            }
+        )
+        usage = Outcome(UnitCounts(input_tokens=1000, output_tokens=500), None, "gpt-4o-mini", "resp_bg_1")
+        costs = []
+        for _ in range(3):
+            final = await billing.settle_now(await billing.open(poll), usage)
+            costs.append(final.base_cost or 0)
+        spent = await svc.db.fetchone("SELECT total_spend, total_requests FROM spend_keys WHERE id = $1", key_id)
+        assert spent is not None and int(spent["total_requests"]) == 3
+        assert costs[0] > 0
+        assert int(spent["total_spend"]) == costs[0]  # the first poll that carried usage, only
+        assert (await ledger.check(svc.db)).ok
+    finally:
+        await svc.close()

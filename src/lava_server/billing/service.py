@@ -251,7 +251,8 @@ class BillingService:
                 merchant_cost = (
                     base.total_units if base is not None and plan.managed and plan.merchant_bears_cost else 0
                 )
-                billed_before = merchant_cost > 0 and await self._already_billed(tx, plan, rec, outcome)
+                # Asked whoever pays: a BYOK spend key counts a stored response's cost once too.
+                billed_before = await self._already_billed(tx, plan, rec, outcome)
                 if merchant_cost > 0 and not billed_before:
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
                 if plan.spend_key_id is not None:  # a refetched response's cost was counted the first time
