@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..clock import now_us
 from ..store import StoreError, StoreUnavailable
-from . import ledger
+from . import ledger, merchant_wallet, spend_limits
 from .journal import JOURNAL_DIR, Journal, JournalEntry, orphan_files, read_entries
 from .plans import Reservation
 from .service import BillingService
@@ -238,6 +238,9 @@ async def close_pending(billing: BillingService, instance_id: str) -> int:
         at = now_us()
         async with db.transaction() as tx:
             await ledger.close_hold(tx, row["id"], "released", at)
+            # the call's worst case stops counting against its spend key and the merchant wallet
+            await spend_limits.release(tx, row["id"])
+            await merchant_wallet.release(tx, row["id"])
             done += await tx.execute(
                 "UPDATE requests SET status = 'error', error = $1, completed_at = $2, timestamp = $2"
                 " WHERE id = $3 AND status = 'pending'",

@@ -58,6 +58,7 @@ async def _check(db: Executor) -> CheckReport:
             problems.append(f"mode {mode}: balances sum to {total}, not 0")
     problems += await _check_holds_and_floors(db, accounts)
     problems += await _check_request_transfers(db)
+    problems += await _check_finished_requests(db)
     from .credits_check import check_credits
 
     problems += await check_credits(db, accounts)
@@ -108,8 +109,43 @@ async def _check_request_transfers(db: Executor) -> list[str]:
         "  WHERE t.request_id = r.id AND t.debit_account LIKE 'wallet:%'), 0) AS wallet_paid"
         " FROM requests r WHERE r.status = 'completed' AND r.connection_id IS NOT NULL"
     )
-    return [
+    problems = [
         f"request {r['id']}: wallet transfers {int(r['wallet_paid'])} != total_wallet_cost {int(r['total_wallet_cost'])}"
         for r in rows
         if int(r["wallet_paid"]) != int(r["total_wallet_cost"])
     ]
+    # A call that debits no customer (spend keys, metering tokens): the merchant's debit is its cost.
+    rows = await db.fetchall(
+        "SELECT r.id, COALESCE(r.total_merchant_cost, 0) AS recorded,"
+        " COALESCE((SELECT SUM(t.amount) FROM ledger_transfers t WHERE t.request_id = r.id), 0) AS moved"
+        " FROM requests r WHERE r.status = 'completed' AND r.connection_id IS NULL"
+    )
+    problems += [
+        f"request {r['id']}: merchant transfers {int(r['moved'])} != total_merchant_cost {int(r['recorded'])}"
+        for r in rows
+        if int(r["moved"]) != int(r["recorded"])
+    ]
+    return problems
+
+
+async def _check_finished_requests(db: Executor) -> list[str]:
+    """Only a completed request carries charge transfers, and a finished (not ``pending``) request
+    holds nothing: no open wallet hold, no spend-key hold still ``held``, no merchant-wallet hold."""
+    problems = [
+        f"request {r['id']} is {r['status']} but has {int(r['n'])} charge transfer(s)"
+        for r in await db.fetchall(
+            "SELECT r.id, r.status, COUNT(*) AS n FROM requests r JOIN ledger_transfers t ON t.request_id = r.id"
+            " WHERE r.status <> 'completed' GROUP BY r.id, r.status"
+        )
+    ]
+    for table, open_status in (
+        ("ledger_holds", " AND h.status = 'open'"),
+        ("spend_key_holds", " AND h.status = 'held'"),
+        ("merchant_wallet_holds", ""),
+    ):
+        rows = await db.fetchall(
+            f"SELECT r.id, r.status FROM {table} h JOIN requests r ON r.id = h.request_id"
+            f" WHERE r.status <> 'pending'{open_status}"
+        )
+        problems += [f"request {r['id']} is {r['status']} but its {table} row is still open" for r in rows]
+    return problems

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from ..clock import now_us
-from . import ledger
+from . import ledger, merchant_wallet, spend_limits
 from .deps import BillingDeps
 
 log = logging.getLogger("lava.billing")
@@ -37,6 +37,9 @@ async def reconcile(svc: BillingDeps, *, all_pending: bool) -> int:
     for request_id in ids:
         async with svc.db.transaction() as tx:
             await ledger.close_hold(tx, request_id, "expired", at)
+            # the call's worst case stops counting against its spend key and the merchant wallet
+            await spend_limits.release(tx, request_id)
+            await merchant_wallet.release(tx, request_id)
             changed = await tx.execute(
                 "UPDATE requests SET status = 'error', error = $1, completed_at = $2 WHERE id = $3 AND status = 'pending'",
                 ORPHAN_ERROR,

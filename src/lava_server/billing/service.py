@@ -238,13 +238,19 @@ class BillingService:
                 await merchant_wallet.release(tx, rec.id)
             apply_usage(rec, outcome, at)
             if plan.wallet_id is None or config is None:
+                # No wallet hold guards this call: its ``pending`` row does. Claim (and, on
+                # PostgreSQL, lock) it first, so a call already closed by the sweeper, a lease
+                # take-over or an earlier finish is never charged to the merchant or its key.
+                if not await _claim_pending(tx, rec.id):
+                    return res.record, None
                 apply_charges(rec, no_charge(None, managed=False, base=base, usage=usage), 0, rate)
                 if base is not None:
                     record_sub_calls(rec, sub_costs)
                 merchant_cost = (
                     base.total_units if base is not None and plan.managed and plan.merchant_bears_cost else 0
                 )
-                billed_before = merchant_cost > 0 and await self._already_billed(tx, plan, rec, outcome)
+                # Asked whoever pays: a BYOK spend key counts a stored response's cost once too.
+                billed_before = await self._already_billed(tx, plan, rec, outcome)
                 if merchant_cost > 0 and not billed_before:
                     await self._debit_merchant(tx, plan, rec, merchant_cost)
                 if plan.spend_key_id is not None:  # a refetched response's cost was counted the first time
@@ -460,6 +466,12 @@ class BillingService:
         await self._svc.db.write(fail_tx)
         res.record, res.finished = rec, True
         return rec
+
+
+async def _claim_pending(tx: Executor, request_id: str) -> bool:
+    """True if the request is still ``pending`` (its row now locked by this transaction)."""
+    changed = await tx.execute("UPDATE requests SET status = status WHERE id = $1 AND status = 'pending'", request_id)
+    return bool(changed == 1)
 
 
 def _consumed(usage: UnitCounts) -> bool:
