@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,10 +49,19 @@ def test_default_policy_forbids_the_checkouts_parent_and_env_roots(
     monkeypatch.setenv(FORBIDDEN_ENV, str(tmp_path))
     guard = OutsideReads.for_checkout(REPO_ROOT)
     assert guard.forbidden == (str(REPO_ROOT.parent), str(tmp_path))
-    assert not any(str(REPO_ROOT).startswith(a + os.sep) or a == str(REPO_ROOT) for a in guard.allowed[:-1])
+    tmp = os.path.normpath(tempfile.gettempdir())
+    beside_tmp = str(REPO_ROOT.parent) == tmp  # a checkout directly in /tmp is not guarded
+    # No allowed prefix holds the checkout (else it would allow the guarded parent), except /tmp itself
+    # for a checkout directly in it.
+    holders = [a for a in guard.allowed if str(REPO_ROOT).startswith(a + os.sep) or a == str(REPO_ROOT)]
+    assert holders == ([tmp] if beside_tmp else [])
     assert guard.offending(REPO_ROOT / "tests" / "data" / "provider-samples" / "manifest.jsonl") is None
     assert guard.offending(Path(sys.prefix) / "lib") is None
-    assert guard.offending(tmp_path / "f") is None  # the temporary directory stays allowed
+    checkout_under_tmp = str(REPO_ROOT).startswith(tmp + os.sep) and not beside_tmp
+    # Temporary files stay allowed, unless the checkout itself lives under the temporary directory
+    # (a CI clone in /tmp/ci/lava): then only the forbidden roots decide.
+    expected = str(tmp_path / "f") if checkout_under_tmp else None
+    assert guard.offending(tmp_path / "f") == expected
 
 
 def test_the_session_guard_is_installed(request: pytest.FixtureRequest) -> None:

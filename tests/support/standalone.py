@@ -53,9 +53,13 @@ class OutsideReads:
         allowed += [Path(p) for p in sys.path if p and not _under(_norm(p), repo_n)]
         # An allowed prefix that holds the checkout (``/``, ``/work``) would allow everything.
         allowed = [a for a in allowed if not _under(repo_n, _norm(a))]
-        # Temporary files are always fine (a checkout directly in /tmp is not guarded, so CI
-        # clones into a directory of its own).
-        return cls(repo, [repo.parent, *extra], [*allowed, Path(tempfile.gettempdir())])
+        # Temporary files are fine, unless the temporary directory holds the checkout's parent: then
+        # allowing it would allow the very directory that is guarded (a CI clone under /tmp/ci/lava).
+        # A checkout directly in /tmp leaves /tmp allowed, so it is not guarded.
+        tmp = _norm(tempfile.gettempdir())
+        if not _under(repo_n, tmp) or _norm(repo.parent) == tmp:
+            allowed.append(Path(tmp))
+        return cls(repo, [repo.parent, *extra], allowed)
 
     def offending(self, raw: object) -> str | None:
         """The normalised path when ``raw`` (an audited path argument) must not be read, else None."""
