@@ -48,8 +48,9 @@ _HANDLED: Final = frozenset(
         "output_format",
     }
 )
-_IGNORED: Final = frozenset({"metadata", "service_tier", "inference_geo"})
-_EFFORTS: Final[dict[str, Effort]] = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
+# cache_control (top level: automatic caching) is a cost hint; the target caches by its own rules.
+_IGNORED: Final = frozenset({"metadata", "service_tier", "inference_geo", "cache_control"})
+_EFFORTS: Final[dict[str, Effort]] = {"low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
 
 
 # -- decoding a client request ------------------------------------------------------------

@@ -127,6 +127,8 @@ def _tools(raw: Any) -> tuple[Tool, ...]:
     tools: list[Tool] = []
     for i, tool in enumerate(raw or []):
         keys = set(_camel_keys(tool))
+        if not keys:
+            continue  # an empty tool declares nothing
         if keys != {"functionDeclarations"}:
             raise Untranslatable(
                 f"tools[{i}].{'/'.join(sorted(keys - {'functionDeclarations'}))}", "only functions translate"
