@@ -19,8 +19,11 @@ import pytest
 from google import genai
 from google.genai import types
 
+from lava_server.money import to_wire
+from lava_server.store.requests import get_request
 from tests.e2e import conftest_gateway
 from tests.e2e.conftest_gateway import MANAGED_KEYS, Account, GatewayStack
+from tests.e2e.ledger_asserts import assert_ledger_consistent
 from tests.fakes import expected_usage
 
 fake_gateway = conftest_gateway.fake_gateway
@@ -527,3 +530,89 @@ def test_same_format_is_a_forward(acct: Account, fake_gateway: GatewayStack) -> 
         client="openai",
         endpoint=f"POST {OPENAI}",
     )
+
+
+# -- holds and the ledger ----------------------------------------------------------------------
+
+
+def quote_hold(acct: Account, url: str, body: dict[str, Any]) -> str:
+    r = httpx.post(
+        f"{acct.server.api_base}quote",
+        json={"url": url, "body": body},
+        headers={"Authorization": f"Bearer {acct.token()}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["hold"])
+
+
+def test_hold_uses_the_translated_request(acct: Account, fake_gateway: GatewayStack) -> None:
+    client_body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "no limit given"}]}
+    raw = openai_to_anthropic(acct).chat.completions.with_raw_response.create(**client_body)  # type: ignore[call-overload]
+    up = upstream(fake_gateway)
+    assert up["body"]["max_tokens"] == 4096  # Anthropic needs one: the documented default
+    rid = raw.headers["x-lava-request-id"]
+    server = acct.server
+    rec = server.call(get_request(server.services.db, str(acct.merchant_id), "test", rid))
+    assert rec is not None and rec.client_format == "openai"
+    translated, untranslated = quote_hold(acct, ANTHROPIC, up["body"]), quote_hold(acct, ANTHROPIC, client_body)
+    assert translated != untranslated, "the two bodies imply different worst cases"
+    assert to_wire(rec.hold_units) == translated
+
+
+def test_ledger_checks_out_after_rewrite_calls(acct: Account, fake_gateway: GatewayStack) -> None:
+    openai_to_anthropic(acct).chat.completions.create(
+        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "x"}]
+    )
+    anthropic_to_openai(acct).messages.create(
+        model="gpt-4o-mini", max_tokens=9, messages=[{"role": "user", "content": "y"}]
+    )
+    acct.assert_no_pending()
+    assert_ledger_consistent(acct.server)
+
+
+def test_an_error_inside_a_translated_stream_reaches_the_client(acct: Account, fake_gateway: GatewayStack) -> None:
+    stream = openai_to_anthropic(acct).chat.completions.create(
+        model="error-event-stream", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    with pytest.raises(openai.APIError, match="Overloaded"):
+        list(stream)
+    rec = acct.latest_request()
+    assert rec["status"] == "error" and rec["client_format"] == "openai"
+    assert rec["total_request_cost"] == "0.0000000000"
+
+
+def test_a_stream_without_upstream_usage_is_estimated_and_still_well_formed(
+    acct: Account, fake_gateway: GatewayStack
+) -> None:
+    with anthropic_to_openai(acct).messages.stream(
+        model="no-usage-stream", max_tokens=50, messages=[{"role": "user", "content": "x"}]
+    ) as s:
+        final = s.get_final_message()
+    assert final.content and final.content[0].type == "text"
+    rec = acct.latest_request()
+    assert rec["status"] == "completed" and rec["model_usage"]["estimated"] is True
+
+
+def test_bedrock_converse_client_to_anthropic(acct: Account, fake_gateway: GatewayStack) -> None:
+    url = rewrite_base(acct, "bedrock", "https://api.anthropic.com/model/claude-haiku-4-5/converse")
+    body = {
+        "messages": [{"role": "user", "content": [{"text": "hello fake-words=4"}]}],
+        "system": [{"text": "be brief"}],
+        "inferenceConfig": {"maxTokens": 64},
+    }
+    r = httpx.post(url, json=body, headers={"Authorization": f"Bearer {acct.token()}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert len(out["output"]["message"]["content"][0]["text"].split()) == 4
+    assert out["stopReason"] == "end_turn"
+    up = upstream(fake_gateway)
+    assert up["body"]["model"] == "claude-haiku-4-5" and up["body"]["max_tokens"] == 64
+    raw_usage = expected_usage("anthropic.messages", up["body"])
+    assert out["usage"]["inputTokens"] == raw_usage["input_tokens"] and out["usage"]["outputTokens"] == 4
+    assert acct.latest_request()["client_format"] == "bedrock"
+    bedrock_target = rewrite_base(acct, "openai", "https://bedrock-runtime.us-east-1.amazonaws.com/model/x/converse")
+    r = httpx.post(
+        bedrock_target, json={"model": "x", "messages": []}, headers={"Authorization": f"Bearer {acct.token()}"}
+    )
+    assert r.status_code == 403 and r.json()["error"]["code"] == "provider_not_configured"
