@@ -63,7 +63,7 @@ def setup(app: web.Application, svc: Services) -> None:
 
     app.cleanup_ctx.append(lifetime)
     app.router.add_post("/v1/quote", quote_handler)
-    app.router.add_post("/v1/rewrite/{format}/{provider_url:.*}", rewrite)
+    app.router.add_post("/v1/rewrite/{format:[^/]+}/{provider_url:.*}", rewrite)
     for path in ("/v1/forward", "/v1/forward/", "/v1/forward/{suffix:.*}"):
         app.router.add_route("*", path, forward)
 
