@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys
-from .common import dumps, json_object, loads_object
+from .common import dumps, int_field, json_object, loads_object, num_field
 from .gemini_fields import (
     camel,
     gget,
@@ -53,6 +53,7 @@ _CONFIG: Final = frozenset(
         "responseModalities",
     }
 )
+_GC: Final = "generationConfig."
 _SKIP_SIGNATURE: Final = "skip_thought_signature_validator"
 """Google's documented placeholder for function calls that Gemini 3 did not produce itself."""
 
@@ -230,21 +231,23 @@ def decode_gemini_request(body: Mapping[str, Any], route: ClientRoute) -> ChatRe
             raise Untranslatable("systemInstruction", "only text translates")
         system_text = "".join(p.text for p in sys_parts if isinstance(p, Text))
     stops = config.get("stopSequences") or []
+    if not isinstance(stops, list) or not all(isinstance(x, str) for x in stops):
+        raise Untranslatable("generationConfig.stopSequences", "must be a list of strings")
     return ChatRequest(
         model=model,
         messages=tuple(messages),
         system=system_text,
         tools=_tools(top.get("tools")),
         tool_choice=_tool_choice(top.get("toolConfig")),
-        max_tokens=config.get("maxOutputTokens"),
-        temperature=config.get("temperature"),
-        top_p=config.get("topP"),
-        top_k=config.get("topK"),
+        max_tokens=int_field(config, "maxOutputTokens", _GC),
+        temperature=num_field(config, "temperature", _GC),
+        top_p=num_field(config, "topP", _GC),
+        top_k=int_field(config, "topK", _GC),
         stop=tuple(str(s) for s in stops),
-        n=config.get("candidateCount"),
-        seed=config.get("seed"),
-        presence_penalty=config.get("presencePenalty"),
-        frequency_penalty=config.get("frequencyPenalty"),
+        n=int_field(config, "candidateCount", _GC),
+        seed=int_field(config, "seed", _GC),
+        presence_penalty=num_field(config, "presencePenalty", _GC),
+        frequency_penalty=num_field(config, "frequencyPenalty", _GC),
         response_format=_response_format(config),
         reasoning=_reasoning(config.get("thinkingConfig")),
         stream=route.stream,
