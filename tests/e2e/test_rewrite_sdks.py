@@ -616,3 +616,24 @@ def test_bedrock_converse_client_to_anthropic(acct: Account, fake_gateway: Gatew
         bedrock_target, json={"model": "x", "messages": []}, headers={"Authorization": f"Bearer {acct.token()}"}
     )
     assert r.status_code == 403 and r.json()["error"]["code"] == "provider_not_configured"
+
+
+def test_bedrock_converse_stream_client_to_openai(acct: Account, fake_gateway: GatewayStack) -> None:
+    from tests.gateway.rewrite.test_bedrock_stream import parse_frames
+
+    url = rewrite_base(acct, "bedrock", "https://api.openai.com/v1/model/gpt-4o-mini/converse-stream")
+    body = {"messages": [{"role": "user", "content": [{"text": "stream fake-words=7"}]}]}
+    r = httpx.post(url, json=body, headers={"Authorization": f"Bearer {acct.token()}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.amazon.eventstream"
+    events = [(h[":event-type"], json.loads(p)) for h, p in parse_frames(r.content)]
+    text = "".join(e["delta"].get("text", "") for k, e in events if k == "contentBlockDelta")
+    assert len(text.split()) == 7
+    up = upstream(fake_gateway)
+    assert up["path"] == "/v1/chat/completions" and up["body"]["stream"] is True
+    raw_usage = expected_usage("openai.chat_completions", up["body"])
+    assert events[-1][0] == "metadata"
+    assert events[-1][1]["usage"]["inputTokens"] == raw_usage["input_tokens"]
+    assert events[-1][1]["usage"]["outputTokens"] == raw_usage["output_tokens"] == 7
+    rec = acct.latest_request()
+    assert rec["client_format"] == "bedrock" and rec["provider_usage"] == raw_usage

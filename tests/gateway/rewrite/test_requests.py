@@ -379,7 +379,8 @@ def test_bedrock_client_converse() -> None:
     body = prep("bedrock", "anthropic", converse, ClientRoute(model="claude-x")).body
     assert body["model"] == "claude-x" and body["max_tokens"] == 64 and body["system"] == "sys"
     assert body["messages"][2]["content"][0]["tool_use_id"] == "t1"
-    assert refused("bedrock", "openai", converse, ClientRoute(model="x", stream=True)) == "converse-stream"
+    streamed = prep("bedrock", "openai", converse, ClientRoute(model="gpt-x", stream=True))
+    assert streamed.body["stream"] is True and streamed.body["stream_options"] == {"include_usage": True}
 
 
 @pytest.mark.parametrize("row", [r for r in samples.rows() if r["request_file"]], ids=lambda r: r["id"])

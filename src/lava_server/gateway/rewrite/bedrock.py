@@ -1,9 +1,8 @@
-"""Amazon Bedrock Converse as a *client* format (``POST /model/{modelId}/converse``).
+"""Amazon Bedrock Converse as a *client* format (``POST /model/{modelId}/converse`` and
+``/converse-stream``, the latter answered in AWS event-stream frames by :mod:`.bedrock_stream`).
 
-Only the non-streamed Converse API translates: ``converse-stream`` answers in AWS's binary
-event-stream framing, which no relay here writes, so it is refused. Bedrock as a
-*provider* needs AWS SigV4 credentials, which the gateway does not hold: the handler
-answers 403 ``provider_not_configured`` before any codec is asked.
+Bedrock as a *provider* needs AWS SigV4 credentials, which the gateway does not hold: the
+handler answers 403 ``provider_not_configured`` before any codec is asked.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from typing import Any, Final, NoReturn
 
 from .anthropic_fields import lenient_object
 from .base import ClientRoute, Format, ProviderRoute, StreamDecoder, StreamEncoder, Untranslatable, check_keys
+from .bedrock_stream import BedrockStreamEncoder
 from .common import dumps, int_field, num_field, usage_of
 from .ir import (
     ChatRequest,
@@ -133,8 +133,6 @@ def _content(raw: Any, where: str) -> tuple[Part, ...]:
 def decode_bedrock_request(body: Mapping[str, Any], route: ClientRoute) -> ChatRequest:
     """A Converse request (model from ``/model/{modelId}/converse``) → :class:`ChatRequest`."""
     check_keys(body, _HANDLED, _IGNORED)
-    if route.stream:
-        raise Untranslatable("converse-stream", "AWS event-stream responses are not produced; use converse")
     model = route.model or body.get("modelId")
     if not isinstance(model, str) or not model:
         raise Untranslatable("modelId", "the URL names no /model/{modelId}/converse")
@@ -186,6 +184,8 @@ def decode_bedrock_request(body: Mapping[str, Any], route: ClientRoute) -> ChatR
         model=model,
         messages=tuple(messages),
         system="\n\n".join(s for s in system if isinstance(s, str)) or None,
+        stream=route.stream,
+        stream_usage=route.stream,
         tools=tuple(tools),
         tool_choice=choice,
         max_tokens=int_field(config, "maxTokens", "inferenceConfig."),
@@ -242,7 +242,7 @@ class BedrockConverseCodec:
         return encode_bedrock_response(response, route)
 
     def stream_encoder(self, request: ChatRequest, route: ClientRoute) -> StreamEncoder:
-        raise Untranslatable("converse-stream", "AWS event-stream responses are not produced; use converse")
+        return BedrockStreamEncoder(_bedrock_usage, _FINISH_OUT)
 
     def encode_error(self, error: UpstreamError) -> tuple[int, dict[str, Any]]:
         return error.status, {"__type": _ERRORS[error.kind], "message": error.message}
