@@ -165,3 +165,16 @@ def test_random_splits_do_not_change_what_the_client_sees(
         whole.finish,
     )
     assert split.usage == whole.usage
+
+
+def test_gemini_clients_hold_back_bounded_tool_arguments(monkeypatch: Any) -> None:
+    from lava_server.gateway.rewrite import gemini_stream
+    from lava_server.gateway.rewrite.ir import BlockStart, Delta
+
+    monkeypatch.setattr(gemini_stream, "MAX_BUFFERED_ARGUMENTS", 100)
+    encoder = gemini_stream.GeminiStreamEncoder("m", sse=True)
+    assert encoder.feed(BlockStart(0, "tool_call", "c1", "f")) == b""
+    assert encoder.feed(Delta(0, "arguments", "x" * 60)) == b""
+    out = encoder.feed(Delta(0, "arguments", "y" * 60))
+    assert b'"error"' in out and b"exceed" in out
+    assert encoder.feed(Delta(0, "arguments", "z")) == b"" and encoder.finish() == b""

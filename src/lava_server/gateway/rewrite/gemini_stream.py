@@ -31,7 +31,11 @@ from .ir import (
     UsageUpdate,
 )
 
-__all__ = ["GeminiStreamDecoder", "GeminiStreamEncoder"]
+__all__ = ["MAX_BUFFERED_ARGUMENTS", "GeminiStreamDecoder", "GeminiStreamEncoder"]
+
+MAX_BUFFERED_ARGUMENTS = 8 * 1024 * 1024
+"""Bytes of tool-call arguments a Gemini client's stream may hold back at once (all open calls);
+past it the stream ends with an error chunk instead of growing without bound."""
 
 
 class GeminiStreamDecoder:
@@ -123,6 +127,7 @@ class GeminiStreamEncoder:
         self._finish: FinishReason | None = None
         self._usage: TokenUsage | None = None
         self._written = 0
+        self._buffered = 0
         self._done = False
 
     def _emit(self, body: dict[str, Any]) -> bytes:
@@ -159,6 +164,9 @@ class GeminiStreamEncoder:
                 self._calls[event.index] = (event.call_id or "", event.name or "", [])
         elif isinstance(event, Delta):
             if event.kind == "arguments" and event.index in self._calls:
+                self._buffered += len(event.text)
+                if self._buffered > MAX_BUFFERED_ARGUMENTS:
+                    return self.feed(StreamError("server", "tool-call arguments exceed the gateway's buffer"))
                 self._calls[event.index][2].append(event.text)
             elif event.kind in ("text", "thinking"):
                 part: dict[str, Any] = {"text": event.text}
@@ -171,6 +179,7 @@ class GeminiStreamEncoder:
 
     def _flush_call(self, index: int) -> bytes:
         call_id, name, pieces = self._calls.pop(index)
+        self._buffered -= sum(len(p) for p in pieces)
         call = {"name": name, "args": lenient_object("".join(pieces)), "id": call_id}
         return self._chunk([{"functionCall": call}])
 
