@@ -1,4 +1,8 @@
-"""The recorded samples in ``tests/data/rewrite-samples`` and the dialects that meter each format."""
+"""The recorded samples the rewrite tests use, and the dialects that meter each format.
+
+The samples are the repository's recorded corpus (``tests/data/provider-samples``): every
+OpenAI Chat Completions, Anthropic Messages and Gemini exchange with the providers' own hosts.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from lava_server.gateway.rewrite import Format
 from lava_server.gateway.sse import SseParser
 from lava_server.gateway.usage import Metered
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "rewrite-samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "provider-samples"
+PROVIDERS = ("openai", "anthropic", "google")
 API_FORMAT: dict[str, Format] = {
     "openai.chat_completions": "openai",
     "anthropic.messages": "anthropic",
@@ -27,8 +32,10 @@ ENDPOINTS: dict[Format, tuple[str, str]] = {
 
 
 def rows() -> list[dict[str, Any]]:
+    """The chat-family samples of the three providers (73 rows)."""
     lines = (SAMPLES / "manifest.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    every = [json.loads(line) for line in lines if line.strip()]
+    return [r for r in every if r["api"] in API_FORMAT and r["provider"] in PROVIDERS]
 
 
 def body_of(row: dict[str, Any]) -> bytes:
