@@ -637,3 +637,25 @@ def test_bedrock_converse_stream_client_to_openai(acct: Account, fake_gateway: G
     assert events[-1][1]["usage"]["outputTokens"] == raw_usage["output_tokens"] == 7
     rec = acct.latest_request()
     assert rec["client_format"] == "bedrock" and rec["provider_usage"] == raw_usage
+
+
+def test_idempotency_key_does_not_replay_gateway_calls(acct: Account, fake_gateway: GatewayStack) -> None:
+    """/v1/rewrite is a gateway call like /v1/forward: an Idempotency-Key is not a REST replay key."""
+    url = rewrite_base(acct, "openai", ANTHROPIC)
+    body = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "hi fake-words=2"}]}
+    token = acct.token()
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "same-key"}
+    first = httpx.post(url, json=body, headers=headers, timeout=30)
+    second = httpx.post(url, json=body, headers=headers, timeout=30)
+    assert first.status_code == second.status_code == 200
+    assert first.headers["x-lava-request-id"] != second.headers["x-lava-request-id"]
+    assert "idempotency-key" not in upstream(fake_gateway)["headers"]
+
+
+def test_the_idempotency_middleware_leaves_rewrite_alone() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from lava_server.api.idempotency import covered
+
+    assert not covered(make_mocked_request("POST", "/v1/rewrite/openai/https://api.anthropic.com/v1/messages"))
+    assert covered(make_mocked_request("POST", "/v1/requests"))
