@@ -345,6 +345,18 @@ def test_gemini_client_to_openai_matches_responses_to_calls() -> None:
             {"model": "m", "messages": [{"role": "user", "content": "x"}, {"role": "system", "content": "late"}]},
             "messages[1].role=system",
         ),
+        (
+            "openai",
+            "anthropic",
+            {"model": "m", "messages": [{"role": "assistant", "content": "x", "audio": {"id": "a1"}}]},
+            "messages[0].audio",
+        ),
+        (
+            "anthropic",
+            "google",
+            {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x", "cache": True}]},
+            "messages[0].cache",
+        ),
     ],
 )
 def test_untranslatable_features_are_named(

@@ -201,6 +201,7 @@ def decode_anthropic_request(body: Mapping[str, Any], route: ClientRoute) -> Cha
         role = msg.get("role") if isinstance(msg, Mapping) else None
         if role not in ("user", "assistant") or not isinstance(msg, Mapping):
             raise Untranslatable(f"messages[{i}].role={role}", "unknown role")
+        check_keys(msg, frozenset({"role", "content"}), frozenset(), f"messages[{i}].")
         messages.append(Message(role, _blocks(msg.get("content"), f"messages[{i}].", names)))
     stops = body.get("stop_sequences") or []
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):

@@ -140,8 +140,9 @@ def decode_bedrock_request(body: Mapping[str, Any], route: ClientRoute) -> ChatR
     messages = []
     for i, msg in enumerate(body.get("messages") or []):
         role = msg.get("role") if isinstance(msg, Mapping) else None
-        if role not in ("user", "assistant"):
+        if role not in ("user", "assistant") or not isinstance(msg, Mapping):
             raise Untranslatable(f"messages[{i}].role={role}", "unknown role")
+        check_keys(msg, frozenset({"role", "content"}), frozenset(), f"messages[{i}].")
         parts = _content(msg.get("content"), f"messages[{i}].")
         fixed: list[Part] = []
         for p in parts:

@@ -216,6 +216,7 @@ def decode_gemini_request(body: Mapping[str, Any], route: ClientRoute) -> ChatRe
         if isinstance(content, str):
             messages.append(Message("user", (Text(content),)))
             continue
+        check_keys(_camel_keys(content), frozenset({"role", "parts"}), frozenset(), f"contents[{i}].")
         role = gget(content, "role") or "user"
         if role not in ("user", "model", "function"):
             raise Untranslatable(f"contents[{i}].role={role}", "unknown role")

@@ -68,6 +68,9 @@ _ERROR_TYPES: Final[dict[ErrorKind, str]] = {
     "overloaded": "server_error",
     "server": "server_error",
 }
+_MESSAGE_KEYS: Final = frozenset(
+    {"role", "content", "tool_calls", "tool_call_id", "refusal", "reasoning_content", "function_call"}
+)
 _EFFORTS: Final = ("minimal", "low", "medium", "high")
 
 
@@ -156,6 +159,7 @@ def _messages(raw: Any) -> tuple[str | None, tuple[Message, ...]]:
         where = f"messages[{i}]."
         if not isinstance(msg, Mapping):
             raise Untranslatable(f"messages[{i}]", "must be an object")
+        check_keys(msg, _MESSAGE_KEYS, frozenset({"name"}), where)
         role = msg.get("role")
         if role in ("system", "developer"):
             if out:
