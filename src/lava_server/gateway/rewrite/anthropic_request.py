@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys
+from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of
 from .common import dumps, int_field, json_object, num_field, str_field
 from .ir import (
     ChatRequest,
@@ -131,7 +131,7 @@ def _system(raw: Any) -> str | None:
 
 def _tools(raw: Any) -> tuple[Tool, ...]:
     tools = []
-    for i, tool in enumerate(raw or []):
+    for i, tool in enumerate(list_of(raw, "tools")):
         if not isinstance(tool, Mapping) or tool.get("type", "custom") != "custom":
             kind = tool.get("type") if isinstance(tool, Mapping) else None
             raise Untranslatable(f"tools[{i}].type={kind}", "server tools run at Anthropic only")

@@ -24,6 +24,7 @@ __all__ = [
     "StreamEncoder",
     "Untranslatable",
     "check_keys",
+    "list_of",
 ]
 
 Format = Literal["openai", "anthropic", "google", "bedrock"]
@@ -148,7 +149,18 @@ def check_keys(body: Mapping[str, Any], handled: frozenset[str], ignored: frozen
     ``ignored`` keys do not change the answer (``user``, ``metadata``, ...); anything else
     unknown is a feature we would silently drop, so it is :class:`Untranslatable`.
     """
+    if not isinstance(body, Mapping):
+        raise Untranslatable(where.rstrip(".") or "body", "must be an object")
     for key, value in body.items():
         if key in handled or key in ignored or value is None:
             continue
         raise Untranslatable(f"{where}{key}", "this field has no translation to the target format")
+
+
+def list_of(value: Any, where: str) -> list[Any]:
+    """``value`` as a list (``None`` is empty), or :class:`Untranslatable` naming ``where``."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Untranslatable(where, "must be a list")
+    return value

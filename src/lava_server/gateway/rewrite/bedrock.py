@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final, NoReturn
 
 from .anthropic_fields import lenient_object
-from .base import ClientRoute, Format, ProviderRoute, StreamDecoder, StreamEncoder, Untranslatable, check_keys
+from .base import ClientRoute, Format, ProviderRoute, StreamDecoder, StreamEncoder, Untranslatable, check_keys, list_of
 from .bedrock_stream import BedrockStreamEncoder
 from .common import dumps, int_field, num_field, usage_of
 from .ir import (
@@ -91,7 +91,7 @@ def _image(block: Mapping[str, Any], where: str) -> Image:
 
 def _content(raw: Any, where: str) -> tuple[Part, ...]:
     parts: list[Part] = []
-    for i, block in enumerate(raw or []):
+    for i, block in enumerate(list_of(raw, f"{where}content")):
         here = f"{where}content[{i}]."
         if not isinstance(block, Mapping):
             raise Untranslatable(f"{where}content[{i}]", "must be an object")
@@ -109,7 +109,7 @@ def _content(raw: Any, where: str) -> tuple[Part, ...]:
         elif isinstance(block.get("toolResult"), Mapping):
             res = block["toolResult"]
             items: list[Text | Image] = []
-            for j, item in enumerate(res.get("content") or []):
+            for j, item in enumerate(list_of(res.get("content"), f"{here}toolResult.content")):
                 if isinstance(item.get("text"), str):
                     items.append(Text(item["text"]))
                 elif "json" in item:
@@ -138,7 +138,7 @@ def decode_bedrock_request(body: Mapping[str, Any], route: ClientRoute) -> ChatR
         raise Untranslatable("modelId", "the URL names no /model/{modelId}/converse")
     names: dict[str, str] = {}
     messages = []
-    for i, msg in enumerate(body.get("messages") or []):
+    for i, msg in enumerate(list_of(body.get("messages"), "messages")):
         role = msg.get("role") if isinstance(msg, Mapping) else None
         if role not in ("user", "assistant") or not isinstance(msg, Mapping):
             raise Untranslatable(f"messages[{i}].role={role}", "unknown role")
@@ -164,7 +164,7 @@ def decode_bedrock_request(body: Mapping[str, Any], route: ClientRoute) -> ChatR
     tools_cfg = body.get("toolConfig") or {}
     check_keys(tools_cfg, frozenset({"tools", "toolChoice"}), frozenset(), "toolConfig.")
     tools = []
-    for i, tool in enumerate(tools_cfg.get("tools") or []):
+    for i, tool in enumerate(list_of(tools_cfg.get("tools"), "toolConfig.tools")):
         spec = tool.get("toolSpec") if isinstance(tool, Mapping) else None
         if not isinstance(spec, Mapping):
             if isinstance(tool, Mapping) and "cachePoint" in tool:
@@ -192,7 +192,7 @@ def decode_bedrock_request(body: Mapping[str, Any], route: ClientRoute) -> ChatR
         max_tokens=int_field(config, "maxTokens", "inferenceConfig."),
         temperature=num_field(config, "temperature", "inferenceConfig."),
         top_p=num_field(config, "topP", "inferenceConfig."),
-        stop=tuple(str(s) for s in config.get("stopSequences") or []),
+        stop=tuple(str(s) for s in list_of(config.get("stopSequences"), "inferenceConfig.stopSequences")),
     )
 
 

@@ -6,7 +6,7 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys
+from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of
 from .common import dumps, int_field, json_object, loads_object, num_field
 from .gemini_fields import (
     camel,
@@ -103,7 +103,7 @@ class _Calls:
 
 def _parts(raw: Any, where: str, calls: _Calls) -> tuple[Part, ...]:
     parts: list[Part] = []
-    for i, part in enumerate(raw or []):
+    for i, part in enumerate(list_of(raw, f"{where}parts")):
         here = f"{where}parts[{i}]."
         if not isinstance(part, Mapping):
             raise Untranslatable(f"{where}parts[{i}]", "must be an object")
@@ -126,7 +126,7 @@ def _parts(raw: Any, where: str, calls: _Calls) -> tuple[Part, ...]:
 
 def _tools(raw: Any) -> tuple[Tool, ...]:
     tools: list[Tool] = []
-    for i, tool in enumerate(raw or []):
+    for i, tool in enumerate(list_of(raw, "tools")):
         keys = set(_camel_keys(tool))
         if not keys:
             continue  # an empty tool declares nothing
@@ -134,7 +134,7 @@ def _tools(raw: Any) -> tuple[Tool, ...]:
             raise Untranslatable(
                 f"tools[{i}].{'/'.join(sorted(keys - {'functionDeclarations'}))}", "only functions translate"
             )
-        for j, decl in enumerate(gget(tool, "functionDeclarations") or []):
+        for j, decl in enumerate(list_of(gget(tool, "functionDeclarations"), f"tools[{i}].functionDeclarations")):
             schema = gget(decl, "parametersJsonSchema")
             if schema is None:
                 schema = json_schema_of(gget(decl, "parameters") or {"type": "object", "properties": {}})

@@ -120,11 +120,14 @@ class RewriteCall:
             status, error = self.translation.error(status, body)
             return status, dumps(error), "application/json"
         obj = loads_object(body)
-        if obj is None:
-            bad = UpstreamError(502, "server", "the provider's answer was not a JSON object")
-            status, error = self.translation.client.encode_error(bad)
+        try:
+            if obj is None:
+                raise ValueError("the provider's answer was not a JSON object")
+            answer = self.translation.response(obj, self.prepared, self.route)
+        except ValueError as exc:
+            status, error = self.translation.client.encode_error(UpstreamError(502, "server", str(exc)))
             return status, dumps(error), "application/json"
-        return status, dumps(self.translation.response(obj, self.prepared, self.route)), "application/json"
+        return status, dumps(answer), "application/json"
 
     @property
     def stream_content_type(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys
+from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of
 from .common import (
     data_url,
     image_from_url,
@@ -125,7 +125,7 @@ def _assistant_parts(msg: Mapping[str, Any], where: str, names: dict[str, str]) 
     text = _text_of(content, where) if not isinstance(content, list) else _assistant_text(content, where)
     if text:
         parts.append(Text(text))
-    for j, call in enumerate(msg.get("tool_calls") or []):
+    for j, call in enumerate(list_of(msg.get("tool_calls"), f"{where}tool_calls")):
         fn = call.get("function") if isinstance(call, Mapping) else None
         if not isinstance(fn, Mapping) or call.get("type", "function") != "function":
             raise Untranslatable(f"{where}tool_calls[{j}]", "only function tool calls translate")
