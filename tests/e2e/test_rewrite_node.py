@@ -20,8 +20,8 @@ NODE_DIR = Path(__file__).resolve().parents[1] / "compat" / "node"
 DRIVER = NODE_DIR / "rewrite1120.mjs"
 
 
-def run_driver(acct: Account, fmt: str, url: str, body: dict[str, Any], provider: str) -> dict[str, Any]:
-    """Run ``gateway(url, {format, body, provider_key})``: a BYOK token (the SDK's own bytes)."""
+def run_driver(acct: Account, fmt: str, url: str, body: dict[str, Any], provider: str | None = None) -> dict[str, Any]:
+    """Run ``gateway(url, {format, body})`` (with ``provider_key`` when ``provider`` is named: BYOK)."""
     node = shutil.which("node")
     if node is None or not (NODE_DIR / "node_modules" / "lava1120").is_dir():
         pytest.fail("node and tests/compat/node/node_modules (npm install) are required", pytrace=False)
@@ -31,7 +31,7 @@ def run_driver(acct: Account, fmt: str, url: str, body: dict[str, Any], provider
         "url": url,
         "format": fmt,
         "body": body,
-        "provider_key": MANAGED_KEYS[provider],
+        **({"provider_key": MANAGED_KEYS[provider]} if provider else {}),
     }
     done = subprocess.run(
         [node, str(DRIVER), json.dumps(args)], cwd=NODE_DIR, capture_output=True, text=True, timeout=30
@@ -76,3 +76,16 @@ def test_node_gateway_untranslatable_throws_the_lava_error(acct: Account) -> Non
     out = run_driver(acct, "openai", "https://api.anthropic.com/v1/messages", body, "anthropic")
     assert not out["ok"]
     assert "400" in out["error"] and "untranslatable_request" in out["error"] and "logprobs" in out["error"]
+
+
+def test_node_gateway_format_with_the_bare_secret_token(acct: Account, fake_gateway: GatewayStack) -> None:
+    """Row 1: ``gateway(url, {format, body})`` sends ``{"secret_key"}``; the merchant pays a managed key's cost."""
+    body = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "hi fake-words=5"}]}
+    out = run_driver(acct, "openai", "https://api.anthropic.com/v1/messages", body)
+    assert out["ok"], out
+    assert len(out["response"]["choices"][0]["message"]["content"].split()) == 5
+    up = fake_gateway.fake_stats()["last_request"]
+    assert up["headers"]["x-api-key"] == MANAGED_KEYS["anthropic"]
+    rec = acct.latest_request()
+    assert rec["client_format"] == "openai" and rec["provider_key_type"] == "managed"
+    assert rec["provider_usage"] == expected_usage("anthropic.messages", up["body"])

@@ -659,3 +659,27 @@ def test_the_idempotency_middleware_leaves_rewrite_alone() -> None:
 
     assert not covered(make_mocked_request("POST", "/v1/rewrite/openai/https://api.anthropic.com/v1/messages"))
     assert covered(make_mocked_request("POST", "/v1/requests"))
+
+
+def test_spend_key_as_the_sdk_api_key(acct: Account, fake_gateway: GatewayStack) -> None:
+    """Auth is forward's: a spend key (``lava_sk_``) works as the SDK key, and its allow-list
+    names the *upstream* provider."""
+    r = httpx.post(
+        f"{acct.server.api_base}spend_keys",
+        headers=acct.admin_headers,
+        json={"name": "agent", "allowed_providers": ["anthropic"]},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    key = r.json()["key"]
+    client = openai.OpenAI(base_url=rewrite_base(acct, "openai", ANTHROPIC), api_key=key, max_retries=0)
+    done = client.chat.completions.create(model="claude-haiku-4-5", messages=[{"role": "user", "content": "hi"}])
+    assert done.choices[0].message.content
+    rec = acct.latest_request()
+    assert rec["client_format"] == "openai" and rec["provider"] == "anthropic"
+    other = openai.OpenAI(
+        base_url=rewrite_base(acct, "openai", "https://api.openai.com/v1"), api_key=key, max_retries=0
+    )
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        other.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert info.value.response.json()["error"]["code"] == "provider_not_allowed"
