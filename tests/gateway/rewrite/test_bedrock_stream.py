@@ -57,7 +57,7 @@ def test_recorded_streams_become_well_formed_converse_streams(row: dict[str, Any
     assert stream.content_type == "application/vnd.amazon.eventstream"
     parser, out = SseParser(), bytearray()
     for event in (*parser.feed(samples.body_of(row)), *parser.flush()):
-        out += stream.feed(event.event, event.data.decode())
+        out += stream.feed(event.event, event.data.decode("utf-8", "replace"))
     out += stream.finish()
     events = [(h[":event-type"], json.loads(p)) for h, p in parse_frames(bytes(out))]
     kinds = [k for k, _ in events]

@@ -88,9 +88,9 @@ def translate_stream(row: dict[str, Any], client: Format, seed: int, route: Clie
         parser = SseParser()
         for piece in _split(body, seed):
             for event in parser.feed(piece):
-                out += stream.feed(event.event, event.data.decode())
+                out += stream.feed(event.event, event.data.decode("utf-8", "replace"))
         for event in parser.flush():
-            out += stream.feed(event.event, event.data.decode())
+            out += stream.feed(event.event, event.data.decode("utf-8", "replace"))
     else:
         for name, data in samples.upstream_events(row, body):
             out += stream.feed(name, data)

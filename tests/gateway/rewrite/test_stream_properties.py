@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lava_server.gateway.rewrite import CODECS, ClientRoute, Format, ProviderRoute, StreamTranslator, translation
@@ -36,10 +36,10 @@ def _run(stream: StreamTranslator, body: bytes, cuts: list[int]) -> bytes:
     previous = 0
     for cut in [*sorted(cuts), len(body)]:
         for event in parser.feed(body[previous:cut]):
-            out += stream.feed(event.event, event.data.decode())
+            out += stream.feed(event.event, event.data.decode("utf-8", "replace"))
         previous = cut
     for event in parser.flush():
-        out += stream.feed(event.event, event.data.decode())
+        out += stream.feed(event.event, event.data.decode("utf-8", "replace"))
     return bytes(out + stream.finish())
 
 
@@ -116,7 +116,11 @@ def _usage_ends(body: bytes) -> int:
     return end
 
 
+WEB_SEARCH = next(r for r in STREAM_ROWS if r["id"] == "anthropic/messages/llm-anthropic__test_web_search__i0")
+
+
 @PROPS
+@example(row=WEB_SEARCH, client="openai", cut=0.9490295689866193, pieces=[])  # cut inside a UTF-8 character
 @given(
     row=st.sampled_from(STREAM_ROWS),
     client=st.sampled_from(CLIENTS),
