@@ -22,8 +22,9 @@ Rows written before encryption (plain JSON, at most 24 hours old) still replay a
 
 Not covered: ``/v1/forward`` and ``/v1/rewrite`` (gateway calls; on forward the header goes to
 the provider unchanged) and side-effect-free POSTs (``/v1/quote``); see docs/decisions.md. The
-middleware knows no endpoint, so every POST endpoint added later is covered. A request without the header, or whose secret key
-does not authenticate, passes through untouched (the handler answers it as usual).
+middleware knows no endpoint, so every POST endpoint added later is covered. A request without
+the header, or whose secret key does not authenticate, passes through untouched (the handler
+answers it as usual).
 """
 
 from __future__ import annotations
