@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lava_server.gateway.rewrite import ClientRoute, Format, Untranslatable, translation
@@ -77,7 +77,14 @@ def mutated(draw: st.DrawFn) -> tuple[Format, dict[str, Any]]:
     return client, body
 
 
+BAD_SCHEMA = {
+    "messages": [{"role": "user", "content": [{"text": "x"}]}],
+    "toolConfig": {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": [[None, None]]}}}]},
+}
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(case=("bedrock", BAD_SCHEMA), provider="openai", stream=False)  # a schema that is a list of pairs
 @given(case=mutated(), provider=st.sampled_from(["openai", "anthropic", "google"]), stream=st.booleans())
 def test_malformed_requests_never_crash(case: tuple[Format, dict[str, Any]], provider: Format, stream: bool) -> None:
     client, body = case

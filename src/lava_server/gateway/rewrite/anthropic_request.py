@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of
+from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of, schema_of
 from .common import dumps, int_field, json_object, num_field, str_field
 from .ir import (
     ChatRequest,
@@ -137,7 +137,9 @@ def _tools(raw: Any) -> tuple[Tool, ...]:
             raise Untranslatable(f"tools[{i}].type={kind}", "server tools run at Anthropic only")
         name = str_field(tool, "name", f"tools[{i}].", required=True) or ""
         schema = tool.get("input_schema") or {"type": "object", "properties": {}}
-        tools.append(Tool(name, str_field(tool, "description", f"tools[{i}]."), dict(schema)))
+        tools.append(
+            Tool(name, str_field(tool, "description", f"tools[{i}]."), schema_of(schema, f"tools[{i}].input_schema"))
+        )
     return tuple(tools)
 
 
@@ -181,7 +183,7 @@ def _response_format(body: Mapping[str, Any]) -> ResponseFormat | None:
     if fmt is None:
         return None
     if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
-        return ResponseFormat("json_schema", dict(fmt.get("schema") or {}))
+        return ResponseFormat("json_schema", schema_of(fmt.get("schema"), "output_config.format.schema"))
     raise Untranslatable("output_config.format", "only json_schema formats translate")
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "Untranslatable",
     "check_keys",
     "list_of",
+    "schema_of",
 ]
 
 Format = Literal["openai", "anthropic", "google", "bedrock"]
@@ -164,3 +165,12 @@ def list_of(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise Untranslatable(where, "must be a list")
     return value
+
+
+def schema_of(value: Any, where: str) -> dict[str, Any]:
+    """A JSON Schema object (``None`` is the empty schema), or :class:`Untranslatable` naming ``where``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise Untranslatable(where, "must be a JSON Schema object")
+    return dict(value)

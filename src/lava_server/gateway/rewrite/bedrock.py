@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from typing import Any, Final, NoReturn
 
 from .anthropic_fields import lenient_object
-from .base import ClientRoute, Format, ProviderRoute, StreamDecoder, StreamEncoder, Untranslatable, check_keys, list_of
+from .base import (
+    ClientRoute,
+    Format,
+    ProviderRoute,
+    StreamDecoder,
+    StreamEncoder,
+    Untranslatable,
+    check_keys,
+    list_of,
+    schema_of,
+)
 from .bedrock_stream import BedrockStreamEncoder
 from .common import dumps, int_field, num_field, usage_of
 from .ir import (
@@ -171,7 +181,13 @@ def decode_bedrock_request(body: Mapping[str, Any], route: ClientRoute) -> ChatR
                 continue
             raise Untranslatable(f"toolConfig.tools[{i}]", "only toolSpec tools translate")
         schema = spec.get("inputSchema", {}).get("json") or {"type": "object", "properties": {}}
-        tools.append(Tool(str(spec.get("name") or ""), spec.get("description"), dict(schema)))
+        tools.append(
+            Tool(
+                str(spec.get("name") or ""),
+                spec.get("description"),
+                schema_of(schema, f"toolConfig.tools[{i}].toolSpec.inputSchema.json"),
+            )
+        )
     choice = None
     raw_choice = tools_cfg.get("toolChoice")
     if isinstance(raw_choice, Mapping):

@@ -6,7 +6,7 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of
+from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of, schema_of
 from .common import dumps, int_field, json_object, loads_object, num_field
 from .gemini_fields import (
     camel,
@@ -141,7 +141,13 @@ def _tools(raw: Any) -> tuple[Tool, ...]:
             name = gget(decl, "name")
             if not isinstance(name, str):
                 raise Untranslatable(f"tools[{i}].functionDeclarations[{j}].name", "required")
-            tools.append(Tool(name, gget(decl, "description"), dict(schema)))
+            tools.append(
+                Tool(
+                    name,
+                    gget(decl, "description"),
+                    schema_of(schema, f"tools[{i}].functionDeclarations[{j}].parameters"),
+                )
+            )
     return tuple(tools)
 
 
@@ -190,7 +196,11 @@ def _response_format(config: Mapping[str, Any]) -> ResponseFormat | None:
         return None
     if mime != "application/json":
         raise Untranslatable(f"generationConfig.responseMimeType={mime}", "only JSON and text translate")
-    return ResponseFormat("json_schema", dict(schema)) if schema is not None else ResponseFormat("json")
+    return (
+        ResponseFormat("json_schema", schema_of(schema, "generationConfig.responseJsonSchema"))
+        if schema is not None
+        else ResponseFormat("json")
+    )
 
 
 def decode_gemini_request(body: Mapping[str, Any], route: ClientRoute) -> ChatRequest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of
+from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of, schema_of
 from .common import (
     data_url,
     image_from_url,
@@ -194,7 +194,13 @@ def _tools(raw: Any) -> tuple[Tool, ...]:
             raise Untranslatable(f"tools[{i}].type={kind}", "only function tools translate")
         params = fn.get("parameters") or {"type": "object", "properties": {}}
         name = str_field(fn, "name", f"tools[{i}].function.", required=True) or ""
-        tools.append(Tool(name, str_field(fn, "description", f"tools[{i}].function."), dict(params)))
+        tools.append(
+            Tool(
+                name,
+                str_field(fn, "description", f"tools[{i}].function."),
+                schema_of(params, f"tools[{i}].function.parameters"),
+            )
+        )
     return tuple(tools)
 
 
@@ -219,7 +225,11 @@ def _response_format(raw: Any) -> ResponseFormat | None:
         return ResponseFormat("json")
     if kind == "json_schema" and isinstance(raw.get("json_schema"), Mapping):
         spec = raw["json_schema"]
-        return ResponseFormat("json_schema", dict(spec.get("schema") or {}), str_field(spec, "name", "json_schema."))
+        return ResponseFormat(
+            "json_schema",
+            schema_of(spec.get("schema"), "response_format.json_schema.schema"),
+            str_field(spec, "name", "json_schema."),
+        )
     raise Untranslatable(f"response_format.type={kind}", "unknown response format")
 
 

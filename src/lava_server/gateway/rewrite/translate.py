@@ -92,7 +92,9 @@ class Translation:
             if request.stream and request.n not in (None, 1):
                 raise Untranslatable("n", "several choices are translated only without streaming")
             target = self.provider.provider_route(request, path, query, provider_slug)
-            return PreparedRequest(request, target, self.provider.encode_request(request, target))
+            prepared = PreparedRequest(request, target, self.provider.encode_request(request, target))
+            _ = prepared.body_bytes  # serialisable, or refused here rather than failing later
+            return prepared
         except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
             # A value of a shape no check above foresaw: still the client's malformed request.
             raise Untranslatable(
