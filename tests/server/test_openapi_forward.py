@@ -44,6 +44,6 @@ def test_every_rest_post_documents_idempotency_key(lava_server: LiveServer) -> N
     ref = {"$ref": "#/components/parameters/IdempotencyKey"}
     posts = {path: item["post"] for path, item in doc["paths"].items() if "post" in item}
     for path, op in posts.items():
-        rest_write = not path.startswith("/v1/forward") and path != "/v1/quote"
+        rest_write = not path.startswith(("/v1/forward", "/v1/rewrite/")) and path != "/v1/quote"
         assert (ref in op["parameters"]) == rest_write, path
     assert {"/v1/checkout_sessions", "/v1/requests"} <= {p for p, op in posts.items() if ref in op["parameters"]}

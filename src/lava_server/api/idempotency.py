@@ -20,10 +20,11 @@ responses such as ``POST /v1/secret_keys``, ``/v1/spend_keys`` and ``/v1/webhook
 shown once, and a replay must return the same body without the database ever holding it raw.
 Rows written before encryption (plain JSON, at most 24 hours old) still replay as they are.
 
-Not covered: ``/v1/forward`` (a gateway call; the header goes to the provider unchanged) and
-side-effect-free POSTs (``/v1/quote``); see docs/decisions.md. The middleware knows no endpoint,
-so every POST endpoint added later is covered. A request without the header, or whose secret key
-does not authenticate, passes through untouched (the handler answers it as usual).
+Not covered: ``/v1/forward`` and ``/v1/rewrite`` (gateway calls; on forward the header goes to
+the provider unchanged) and side-effect-free POSTs (``/v1/quote``); see docs/decisions.md. The
+middleware knows no endpoint, so every POST endpoint added later is covered. A request without
+the header, or whose secret key does not authenticate, passes through untouched (the handler
+answers it as usual).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def covered(request: web.Request) -> bool:
     return (
         request.method == "POST"
         and path.startswith("/v1/")
-        and not (path == "/v1/forward" or path.startswith("/v1/forward/"))
+        and not (path == "/v1/forward" or path.startswith(("/v1/forward/", "/v1/rewrite/")))
         and path not in SIDE_EFFECT_FREE
     )
 

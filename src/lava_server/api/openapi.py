@@ -134,6 +134,7 @@ SCHEMAS: dict[str, Any] = {
             "provider_key_type": {"type": "string", "enum": ["managed", "unmanaged", "stored"]},
             "model": NULLABLE_STRING,
             "endpoint": {"type": "string"},
+            "client_format": {"type": "string", "enum": ["openai", "anthropic", "google", "bedrock"]},
             "response_id": NULLABLE_STRING,
             "model_usage": _obj(
                 [
@@ -375,6 +376,32 @@ def document() -> dict[str, Any]:
                     **_op("Quote the hold a forward call would place", 200, "Quote", body="QuoteCreate"),
                     "parameters": [{"$ref": "#/components/parameters/ApiVersion"}],  # read-only: no Idempotency-Key
                     "security": [{"forwardToken": []}, {"secretKey": []}],
+                }
+            },
+            "/v1/rewrite/{format}/{providerUrl}": {
+                "post": {
+                    "summary": "Call another provider's model in the client's own format (docs/gateway.md)",
+                    "security": [{"forwardToken": []}],
+                    "parameters": [
+                        {
+                            "name": "format",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["openai", "anthropic", "google", "bedrock"]},
+                        },
+                        {
+                            "name": "providerUrl",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "description": "https://host/path (raw) or host/path; the SDK's own suffix is stripped",
+                        },
+                    ],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "responses": {
+                        "200": {"description": "the provider's answer in the client's format (JSON or SSE)"},
+                        "default": {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}},
+                    },
                 }
             },
             "/v1/requests": {

@@ -131,6 +131,8 @@ def request(rec: RequestRecord) -> dict[str, Any]:
         body["pricing"] = orjson.loads(rec.pricing_detail)
     if rec.error:
         body["error"] = rec.error
+    if rec.client_format:  # /v1/rewrite calls: the client's format beside `provider`
+        body["client_format"] = rec.client_format
     return body
 
 

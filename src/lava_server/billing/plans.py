@@ -65,6 +65,7 @@ class ForwardPlan:
     token_form: str = "legacy"  # who pays, per the forward token (gateway.tokens.TokenForm)
     spend_key_id: str | None = None  # a spend key's call: its limits are enforced with the hold
     stored_key: bool = False  # the merchant's stored provider key (provider_key_type "stored"), not managed
+    client_format: str | None = None  # /v1/rewrite: the format the client spoke (the provider's is `provider`)
 
     @property
     def merchant_bears_cost(self) -> bool:

@@ -125,6 +125,7 @@ class BillingService:
             token_form=plan.token_form,
             instance_id=self._instance_id,
             spend_key_id=plan.spend_key_id,
+            client_format=plan.client_format,
         )
         config = plan.config
         if config is not None:

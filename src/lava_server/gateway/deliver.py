@@ -102,7 +102,10 @@ async def deliver_buffered(
     out_headers["x-lava-request-cost"] = to_wire(res.record.total_request_cost)
     if res.balance_after is not None:
         out_headers["x-lava-balance"] = to_wire(res.balance_after)
-    return web.Response(status=upstream.status, body=body, headers=out_headers)
+    status = upstream.status
+    if call.rewrite is not None:
+        status, body, out_headers["Content-Type"] = call.rewrite.body(upstream.status, ctype, body)
+    return web.Response(status=status, body=body, headers=out_headers)
 
 
 async def read_whole(upstream: aiohttp.ClientResponse, timeout_s: float, cap: int) -> bytes | Unanswered:
@@ -133,7 +136,10 @@ async def deliver_stream(
     assert dialect is not None
     ctype = upstream.headers.get("Content-Type", "")
     sink: Sink
-    if is_sse_content(ctype):
+    if is_sse_content(ctype) and call.rewrite is not None:
+        sink = call.rewrite.sink(dialect.stream_meter(call.target.provider, call.body_json, call.strip))
+        out_headers["Content-Type"] = call.rewrite.stream_content_type
+    elif is_sse_content(ctype):
         sink = SseSink(dialect.stream_meter(call.target.provider, call.body_json, call.strip), strip=call.strip)
     else:  # e.g. Gemini's JSON-array stream without alt=sse
         sink = BodySink(

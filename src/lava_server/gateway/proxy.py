@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ from aiohttp import web
 from ..billing.service import Reservation
 from ..errors import ApiError
 from ..store.requests import merchant_has_response
-from .call import Call, Gateway
+from .call import Call, Gateway, ResponseRewrite
 from .deliver import Unanswered, deliver_buffered, deliver_stream, error_response, read_whole
 from .dialects import select_dialect
 from .dialects._base import is_sse_content
@@ -65,6 +66,16 @@ def _with_capabilities(target: Target, refused_hosts: tuple[str, ...]) -> Target
     return target
 
 
+@dataclass(frozen=True, slots=True)
+class Authorized:
+    """Who is calling (their forward credentials) and the upstream key the call will use."""
+
+    auth: ForwardAuth
+    upstream_key: str
+    stored_key: bool = False
+    """The key is the merchant's stored key for the provider (billed like BYOK)."""
+
+
 class ForwardHandler:
     """``/v1/forward``: authenticate, open the reservation, forward, deliver, conclude."""
 
@@ -80,6 +91,13 @@ class ForwardHandler:
             raw_suffix=_raw_suffix(request),
         )
         target = _with_capabilities(target, settings.no_stream_usage_option_hosts)
+        who = await self.authorize(request, target)
+        body = await self.read_body(request)
+        body_json = request_fields(body, request.headers.get("Content-Type", ""), target.query)
+        return await self.dispatch(request, target, who, body, body_json)
+
+    async def authorize(self, request: web.Request, target: Target) -> Authorized:
+        """The caller's forward credentials and the upstream key to use (``/v1/rewrite`` too)."""
         token, _carrier = extract_token(request.headers, target.key_param)
         auth = await self.gw.auth.authenticate(token)
         stored = None  # spec 2.3 "Key choice": the merchant's stored key, else the operator's
@@ -95,12 +113,28 @@ class ForwardHandler:
                 "provider_not_configured",
                 f"this gateway holds no {target.provider.slug} key; put provider_key in the forward token",
             )
+        return Authorized(auth, upstream_key, stored_key=stored is not None)
+
+    async def read_body(self, request: web.Request) -> bytes:
         try:
             async with asyncio.timeout(self.gw.settings.limits.client_body_timeout_s):
-                body = await request.read()
+                return await request.read()
         except TimeoutError:
             raise ApiError(408, "request_timeout", "the request body did not arrive in time") from None
-        body_json = request_fields(body, request.headers.get("Content-Type", ""), target.query)
+
+    async def dispatch(
+        self,
+        request: web.Request,
+        target: Target,
+        who: Authorized,
+        body: bytes,
+        body_json: dict[str, Any] | None,
+        *,
+        rewrite: ResponseRewrite | None = None,
+        client_format: str | None = None,
+    ) -> web.StreamResponse:
+        """Meter, hold, forward and conclude one authorised call (``body`` is what goes upstream)."""
+        auth, upstream_key = who.auth, who.upstream_key
         dialect = select_dialect(target.provider, request.method, target.path)
         if dialect is None and not _passthrough_allowed(request.method, target.path, managed=auth.provider_key is None):
             raise ApiError(
@@ -112,13 +146,15 @@ class ForwardHandler:
             )
         metadata = collect_metadata(request.raw_headers, target.metadata_param)
         plan = build_plan(target, auth, dialect, request.method, body_json, metadata)
-        plan = plan if stored is None else replace(plan, stored_key=True)
+        plan = plan if not who.stored_key else replace(plan, stored_key=True)
+        if client_format is not None:
+            plan = replace(plan, client_format=client_format)
         if plan.fetched_response_id is not None and auth.provider_key is None:
             await self._check_response_owner(auth, plan.fetched_response_id)
         stream = dialect.wants_stream(target.path, target.query, body_json) if dialect else False
         reservation = await self.gw.billing.open(plan)
         try:
-            call = Call(target, dialect, body_json, reservation, stream=stream)
+            call = Call(target, dialect, body_json, reservation, stream=stream, rewrite=rewrite)
             return await self._forward(request, call, upstream_key, body)
         except BaseException as exc:
             if not reservation.finished:  # a bug or a cancellation: never left pending, never charged
@@ -142,7 +178,11 @@ class ForwardHandler:
             if prep.body is not None:
                 sent, injected = orjson.dumps(prep.body), injected_fields(call.body_json, prep.body)
             call.strip = prep.strip_usage_chunk
-        headers = upstream_request_headers(request.headers, target.provider.auth_header(upstream_key))
+        auth_header = target.provider.auth_header(upstream_key)
+        if call.rewrite is not None:
+            headers: Mapping[str, str] = call.rewrite.upstream_headers(auth_header)
+        else:
+            headers = upstream_request_headers(request.headers, auth_header)
         async with contextlib.AsyncExitStack() as responses:
             upstream = await self._send(responses, request.method, target, sent, headers)
             if isinstance(upstream, Unanswered):
@@ -168,7 +208,9 @@ class ForwardHandler:
                     return await self._unanswered(res, upstream)
             out_headers = client_response_headers(upstream.headers, res.record.id)
             ok = 200 <= upstream.status < 300 and refusal is None
-            streamed = call.stream or is_sse_content(upstream.headers.get("Content-Type", ""))
+            sse = is_sse_content(upstream.headers.get("Content-Type", ""))
+            # A rewrite translates SSE only; anything else is translated whole.
+            streamed = sse or (call.stream and call.rewrite is None)
             if ok and streamed and dialect is not None and dialect.billable:
                 return await deliver_stream(self.gw, request, upstream, out_headers, call)
             return await deliver_buffered(self.gw, upstream, out_headers, call, refusal)

@@ -1,4 +1,4 @@
-"""Mounts ``/v1/forward`` (and its SDK-produced variants) and owns the gateway's lifetime."""
+"""Mounts ``/v1/forward`` (and its SDK-produced variants), ``/v1/rewrite`` and owns the gateway's lifetime."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..context import Services
 from .provider_keys import ProviderKeyStore
 from .proxy import ForwardHandler, Gateway
 from .quote import quote
+from .rewrite.handler import RewriteHandler
 from .tokens import ForwardAuthenticator
 from .upstream import make_session
 
@@ -54,11 +55,15 @@ def setup(app: web.Application, svc: Services) -> None:
     async def forward(request: web.Request) -> web.StreamResponse:
         return await holder["handler"](request)
 
+    async def rewrite(request: web.Request) -> web.StreamResponse:
+        return await RewriteHandler(holder["handler"])(request)
+
     async def quote_handler(request: web.Request) -> web.Response:
         return await quote(request, settings, svc.forward_auth, svc.billing, svc.ledger)
 
     app.cleanup_ctx.append(lifetime)
     app.router.add_post("/v1/quote", quote_handler)
+    app.router.add_post("/v1/rewrite/{format:[^/]+}/{provider_url:.*}", rewrite)
     for path in ("/v1/forward", "/v1/forward/", "/v1/forward/{suffix:.*}"):
         app.router.add_route("*", path, forward)
 

@@ -20,7 +20,7 @@ COLUMNS = (
     " base_cost, base_cost_payer, fee_amount, service_charge, service_charge_payer, total_request_cost,"
     " total_wallet_cost, total_merchant_cost, fee_detail, pricing_detail, provider_usage, metadata, error,"
     " payload_hash, timestamp, created_at, completed_at, hold_units, fee_units_milli, units_before_milli,"
-    " shortfall, overdraft_floor, token_form, external_id, instance_id, spend_key_id"
+    " shortfall, overdraft_floor, token_form, external_id, instance_id, spend_key_id, client_format"
 )
 
 
@@ -78,6 +78,8 @@ class RequestRecord:
     external_id: str | None = None  # the caller's request_id (POST /v1/requests), unique per merchant and mode
     instance_id: str | None = None  # the process (boot) that opened a pending forward call
     spend_key_id: str | None = None  # the spend key the call was made with (migration 0015)
+    client_format: str | None = None
+    """The format a ``/v1/rewrite`` client spoke (``openai``, ``anthropic``, ...); None for forward calls."""
     metadata_pairs: dict[str, str] = field(default_factory=dict)
 
     def column_values(self) -> list[Any]:

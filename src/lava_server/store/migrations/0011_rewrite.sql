@@ -1,0 +1,2 @@
+-- Cross-format (/v1/rewrite) calls record the format the client spoke beside the provider.
+ALTER TABLE requests ADD COLUMN client_format TEXT;
