@@ -1,4 +1,5 @@
-"""Helpers for the SDK's transport-level tests: a recording ``httpx.MockTransport``.
+"""Helpers for the SDK's transport-level tests: a recording ``httpx.MockTransport``, and the
+``current_api`` fixture of the current-API flow tests.
 
 End-to-end tests use the real server (the ``lava_server`` fixture in tests/conftest.py).
 """
@@ -6,13 +7,17 @@ End-to-end tests use the real server (the ``lava_server`` fixture in tests/conft
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
 import lava
+
+from ._e2e import new_merchant
+from ._fake_current import FakeLava
 
 BASE = "http://lava.test/v1/"
 KEY = "aks_test_unit"
@@ -193,3 +198,36 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
     if next_cursor is not None:
         body["next_cursor"] = next_cursor
     return httpx.Response(200, json=body)
+
+
+# --- the current API, end to end ----------------------------------------------------------
+# Flow tests (test_current_flows.py) take ``current_api``. Today its only backend is the
+# in-memory fake of _fake_current.py; once the server serves the current API (issues 9-11),
+# add "live" to CURRENT_BACKENDS and the same flows run against tests/conftest.py's lava_server.
+
+CURRENT_BACKENDS = ["fake"]
+
+
+@dataclass
+class CurrentApi:
+    client: lava.Lava
+    async_client: lava.AsyncLava
+    chat_url: str
+    """A provider endpoint the gateway can reach (the live backend needs a fake upstream for it)."""
+
+
+@pytest.fixture(params=CURRENT_BACKENDS)
+def current_api(request: pytest.FixtureRequest) -> Iterator[CurrentApi]:
+    chat_url = "https://api.openai.com/v1/chat/completions"
+    if request.param == "fake":
+        fake = FakeLava()
+        transport = httpx.MockTransport(fake)
+        client = lava.Lava(fake.secret_key, base_url=BASE, http_client=httpx.Client(transport=transport))
+        aclient = lava.AsyncLava(fake.secret_key, base_url=BASE, http_client=httpx.AsyncClient(transport=transport))
+    else:
+        server = request.getfixturevalue("lava_server")
+        key = new_merchant(server)
+        client = lava.Lava(key, base_url=server.api_base, max_retries=0)
+        aclient = lava.AsyncLava(key, base_url=server.api_base, max_retries=0)
+    with client:
+        yield CurrentApi(client, aclient, chat_url)
