@@ -18,7 +18,7 @@ import httpx
 
 from . import gateway as _gw
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncAPIClient, SyncAPIClient
-from ._common import LavaCommon
+from ._common import LavaCommon, quote_body
 from ._config import resolve_config
 from .forward import GatewayFormat
 from .resources import (
@@ -52,24 +52,6 @@ from .resources import (
 from .types import Quote
 
 __all__ = ["AsyncLava", "Lava"]
-
-
-def _quote_body(
-    url: str,
-    body: Mapping[str, Any] | None,
-    method: str,
-    connection_secret: str | None,
-    product_secret: str | None,
-    provider_key: str | None,
-) -> dict[str, Any]:
-    return {
-        "url": url,
-        "body": dict(body) if body is not None else None,
-        "method": method,
-        "connection_secret": connection_secret,
-        "product_secret": product_secret,
-        "provider_key": provider_key,
-    }
 
 
 class Lava(LavaCommon):
@@ -192,14 +174,32 @@ class Lava(LavaCommon):
         url: str,
         body: Mapping[str, Any] | None = None,
         method: str = "POST",
-        connection_secret: str | None,
+        connection_secret: str | None = None,
         product_secret: str | None = None,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        disable_billing: bool | None = None,
         provider_key: str | None = None,
     ) -> Quote:
-        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension)."""
+        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension).
+
+        Name the payer as a token would: the 2025 secrets, or ``customer_id`` + ``meter_slug``
+        (``meter_slug`` alone, or nothing, for the merchant's own calls)."""
         return Quote.model_validate(
             self._transport.request(
-                "POST", "quote", body=_quote_body(url, body, method, connection_secret, product_secret, provider_key)
+                "POST",
+                "quote",
+                body=quote_body(
+                    url,
+                    body,
+                    method,
+                    connection_secret=connection_secret,
+                    product_secret=product_secret,
+                    customer_id=customer_id,
+                    meter_slug=meter_slug,
+                    disable_billing=disable_billing,
+                    provider_key=provider_key,
+                ),
             )
         )
 
@@ -336,14 +336,32 @@ class AsyncLava(LavaCommon):
         url: str,
         body: Mapping[str, Any] | None = None,
         method: str = "POST",
-        connection_secret: str | None,
+        connection_secret: str | None = None,
         product_secret: str | None = None,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        disable_billing: bool | None = None,
         provider_key: str | None = None,
     ) -> Quote:
-        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension)."""
+        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension).
+
+        Name the payer as a token would: the 2025 secrets, or ``customer_id`` + ``meter_slug``
+        (``meter_slug`` alone, or nothing, for the merchant's own calls)."""
         return Quote.model_validate(
             await self._transport.request(
-                "POST", "quote", body=_quote_body(url, body, method, connection_secret, product_secret, provider_key)
+                "POST",
+                "quote",
+                body=quote_body(
+                    url,
+                    body,
+                    method,
+                    connection_secret=connection_secret,
+                    product_secret=product_secret,
+                    customer_id=customer_id,
+                    meter_slug=meter_slug,
+                    disable_billing=disable_billing,
+                    provider_key=provider_key,
+                ),
             )
         )
 

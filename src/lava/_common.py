@@ -11,7 +11,7 @@ from ._config import ClientConfig, Generation
 from ._params import NOT_GIVEN, NotGiven
 from .forward import GatewayFormat
 
-__all__ = ["LavaCommon"]
+__all__ = ["LavaCommon", "quote_body"]
 
 
 class LavaCommon:
@@ -137,3 +137,12 @@ class LavaCommon:
     def __repr__(self) -> str:
         # never the secret key
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_version={self.api_version!r})"
+
+
+def quote_body(url: str, body: Mapping[str, Any] | None, method: str, **payer: str | bool | None) -> dict[str, Any]:
+    """The call and the token's fields but the secret key (sent as Bearer); 2025 or current form."""
+    legacy = payer["connection_secret"] is not None or payer["product_secret"] is not None
+    current = payer["customer_id"] is not None or payer["meter_slug"] is not None
+    if legacy and current:
+        raise ValueError("connection_secret/product_secret (2025) cannot be mixed with customer_id/meter_slug")
+    return {"url": url, "body": dict(body) if body is not None else None, "method": method, **payer}

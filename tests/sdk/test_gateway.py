@@ -190,3 +190,33 @@ def test_openai_sdk_path_joining_on_a_rewrite_base_url() -> None:
     base = Lava(KEY, base_url=BASE).rewrite_url("openai", "https://api.anthropic.com/v1/messages")
     joined = httpx.URL(base + "/").join("chat/completions")
     assert str(joined) == f"{BASE}rewrite/openai/api.anthropic.com/v1/messages/chat/completions"
+
+
+# --- quote (a server extension): the payer in either generation's form ------------------------
+
+QUOTE = {"hold": "0.0100000000", "provider": "openai", "sufficient": True}
+
+
+def test_quote_current_and_legacy_forms(make_client: MakeClient) -> None:
+    recorder = Recorder(httpx.Response(200, json=QUOTE), httpx.Response(200, json=QUOTE))
+    client = make_client(recorder)
+    quote = client.quote(url=OPENAI, body=CHAT, customer_id="con_1", meter_slug="chat")
+    assert quote.hold == Decimal("0.01") and quote.sufficient is True
+    assert json.loads(recorder.requests[0].content) == {
+        "url": OPENAI,
+        "body": CHAT,
+        "method": "POST",
+        "customer_id": "con_1",
+        "meter_slug": "chat",
+    }
+    assert recorder.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    client.quote(url=OPENAI, body=CHAT, connection_secret="cons_x", product_secret="ps_y")
+    assert json.loads(recorder.requests[1].content) == {
+        "url": OPENAI,
+        "body": CHAT,
+        "method": "POST",
+        "connection_secret": "cons_x",
+        "product_secret": "ps_y",
+    }
+    with pytest.raises(ValueError, match="mixed"):
+        client.quote(url=OPENAI, connection_secret="cons_x", customer_id="con_1", meter_slug="chat")

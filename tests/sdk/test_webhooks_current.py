@@ -16,7 +16,13 @@ from ._current_shapes import CUSTOMER
 SECRET = "whsec_current"
 NOW = 1_796_027_400  # 2026-11-30T08:30:00Z
 BODY = json.dumps(
-    {"id": "evt_01K7", "event": "customer.created", "created_at": "2026-11-30T08:30:00Z", "data": CUSTOMER}
+    {
+        "id": "evt_01K7",
+        "event": "customer.created",
+        "created_at": "2026-11-30T08:30:00Z",
+        "occurred_at": "2026-11-30T08:29:59.250Z",
+        "data": CUSTOMER,
+    }
 ).encode()
 
 
@@ -35,6 +41,7 @@ def test_construct_event_from_a_spec_delivery() -> None:
     assert event.type == event.event == "customer.created" and event.id == "evt_01K7"
     assert event.created_at is not None and event.created_at.timestamp() == NOW
     assert event.data["customer_id"] == CUSTOMER["customer_id"]
+    assert event.occurred_at is not None and event.occurred_at.timestamp() == NOW - 0.75
     client = Lava("aks_test_x")
     assert client.webhooks.construct_event(BODY, " " + expected_signature(BODY).upper(), SECRET, now=NOW) == event
 

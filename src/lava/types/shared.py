@@ -37,6 +37,9 @@ class WebhookEvent(LavaModel):
     type: str
     event: str | None = None
     created_at: Timestamp | None = None
+    """When this delivery was signed (the replay tolerance is checked against it)."""
+    occurred_at: Timestamp | None = None
+    """When the change happened (our server's extension)."""
     data: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
