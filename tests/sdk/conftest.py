@@ -203,7 +203,8 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
 # --- the current API, end to end ----------------------------------------------------------
 # Flow tests (test_current_flows.py) take ``current_api``. Today its only backend is the
 # in-memory fake of _fake_current.py; once the server serves the current API (issues 9-11),
-# add "live" to CURRENT_BACKENDS and the same flows run against tests/conftest.py's lava_server.
+# add "live" to CURRENT_BACKENDS and the same flows run against a real server whose providers
+# are the fakes of tests/fakes (tests/e2e/conftest_gateway.py's stack).
 
 CURRENT_BACKENDS = ["fake"]
 
@@ -213,7 +214,30 @@ class CurrentApi:
     client: lava.Lava
     async_client: lava.AsyncLava
     chat_url: str
-    """A provider endpoint the gateway can reach (the live backend needs a fake upstream for it)."""
+    """A provider endpoint the gateway reaches (a fake upstream on the live backend)."""
+    fund: Callable[[str], None]
+    """Give a customer credits to spend (live: a free plan with included credit, spec §5)."""
+
+
+@pytest.fixture(scope="session")
+def current_live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.e2e.conftest_gateway import start_fake_stack
+
+    stack, stop = start_fake_stack(tmp_path_factory.mktemp("sdk-current"))
+    yield stack
+    stop()
+
+
+def _fund_with_a_free_plan(client: lava.Lava) -> Callable[[str], None]:
+    def fund(customer_id: str) -> None:
+        plan = client.plans.create(name="Credits", period_amount=0, billing_interval="month", included_credit=10)
+        client.subscriptions.create(customer_id=customer_id, plan_id=plan.plan_id)
+
+    return fund
+
+
+def _no_funding_needed(customer_id: str) -> None:
+    """The fake never refuses a call for lack of credits."""
 
 
 @pytest.fixture(params=CURRENT_BACKENDS)
@@ -224,10 +248,12 @@ def current_api(request: pytest.FixtureRequest) -> Iterator[CurrentApi]:
         transport = httpx.MockTransport(fake)
         client = lava.Lava(fake.secret_key, base_url=BASE, http_client=httpx.Client(transport=transport))
         aclient = lava.AsyncLava(fake.secret_key, base_url=BASE, http_client=httpx.AsyncClient(transport=transport))
+        fund = _no_funding_needed
     else:
-        server = request.getfixturevalue("lava_server")
+        server = request.getfixturevalue("current_live_stack").server
         key = new_merchant(server)
         client = lava.Lava(key, base_url=server.api_base, max_retries=0)
         aclient = lava.AsyncLava(key, base_url=server.api_base, max_retries=0)
+        fund = _fund_with_a_free_plan(client)
     with client:
-        yield CurrentApi(client, aclient, chat_url)
+        yield CurrentApi(client, aclient, chat_url, fund)

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 import lava
-from lava import Lava
 
 from .conftest import CurrentApi
 
@@ -119,16 +118,20 @@ def test_spend_key_lifecycle(current_api: CurrentApi) -> None:
         c.spend_keys.retrieve(key.spend_key_id)
 
 
-def _billed(c: Lava) -> tuple[str, str]:
+def _billed(api: CurrentApi) -> tuple[str, str]:
+    """A customer with credits, and a meter to charge them on."""
+    c = api.client
     meter = c.meters.create(
         name="Chat", meter_slug=f"chat-{tag()}", rate_type="fixed", tier_type="tokens_1m", tiers=TIERS
     )
-    return c.customers.create(reference_id=f"payer-{tag()}").customer_id, meter.meter_slug
+    customer_id = c.customers.create(reference_id=f"payer-{tag()}").customer_id
+    api.fund(customer_id)
+    return customer_id, meter.meter_slug
 
 
 def test_gateway_token_forms_are_recorded_with_who_pays(current_api: CurrentApi) -> None:
     c = current_api.client
-    customer_id, slug = _billed(c)
+    customer_id, slug = _billed(current_api)
     charged = c.gateway(current_api.chat_url, body=CHAT, customer_id=customer_id, meter_slug=slug)
     assert charged.lava.request_id is not None and charged.json()["choices"]
     record = c.requests.retrieve(charged.lava.request_id)
@@ -146,7 +149,7 @@ def test_gateway_token_forms_are_recorded_with_who_pays(current_api: CurrentApi)
 
 def test_gateway_refusals(current_api: CurrentApi) -> None:
     c = current_api.client
-    _, slug = _billed(c)
+    _, slug = _billed(current_api)
     with pytest.raises(ValueError, match="meter_slug"):
         c.gateway(current_api.chat_url, body=CHAT, customer_id="con_x")
     with pytest.raises(lava.AuthenticationError) as raised:
@@ -159,7 +162,7 @@ def test_gateway_refusals(current_api: CurrentApi) -> None:
 
 def test_gateway_stream(current_api: CurrentApi) -> None:
     c = current_api.client
-    customer_id, slug = _billed(c)
+    customer_id, slug = _billed(current_api)
     with c.gateway(
         current_api.chat_url, body={**CHAT, "stream": True}, customer_id=customer_id, meter_slug=slug, stream=True
     ) as stream:
@@ -172,6 +175,7 @@ async def test_async_flow(current_api: CurrentApi) -> None:
     async with current_api.async_client as c:
         made = await c.customers.create(reference_id=f"async-{tag()}", email="a@example.com")
         assert (await c.customers.retrieve(made.customer_id)).contact.email == "a@example.com"
+        current_api.fund(made.customer_id)
         meter = await c.meters.create(
             name="Chat", meter_slug=f"achat-{tag()}", rate_type="fixed", tier_type="tokens_1m", tiers=TIERS
         )
