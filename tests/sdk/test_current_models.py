@@ -222,3 +222,17 @@ def test_webhook_event_envelope() -> None:
 def test_public_names() -> None:
     for name in ("Customer", "Meter", "Plan", "Subscription", "SpendKey", "Webhook", "GatewayResponse", "NOT_GIVEN"):
         assert name in lava.__all__
+
+
+def test_minimal_legacy_request_still_parses() -> None:
+    minimal = {
+        "request_id": "req_1",
+        "model_usage": {},
+        "fee": {"amount": "0.1000000000"},
+        "service_charge": {"amount": "0"},
+        "total_request_cost": "0.1000000000",
+        "created_at": "2025-01-01T00:00:00Z",
+    }
+    request = t.Request.model_validate(minimal)
+    assert request.cost == 0 and request.charge.amount == Decimal("0.1") and request.charge.rate_type == "fixed"
+    assert request.customer_id is None and request.connection_id is None

@@ -137,8 +137,8 @@ def _normalize(raw: dict[str, Any]) -> dict[str, Any]:
         elif out.get(legacy) is None and out.get(current) is not None:
             out[legacy] = out[current]
     usage = out.get("model_usage")
-    if "cost" not in out and isinstance(usage, dict) and "total_cost" in usage:
-        out["cost"] = usage["total_cost"]
+    if "cost" not in out and isinstance(usage, dict):
+        out["cost"] = usage.get("total_cost", _ZERO)  # ModelUsage's own default
     fee, charge = out.get("fee"), out.get("charge")
     if charge is None and isinstance(fee, dict) and "amount" in fee:
         out["charge"] = {
