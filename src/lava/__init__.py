@@ -14,7 +14,7 @@
     token = legacy.generate_forward_token(connection_secret="cons_...", product_secret="ps_...")
 """
 
-from . import forward, gateway, pagination, types, webhooks
+from . import auth, forward, gateway, pagination, types, webhooks
 from ._client import AsyncLava, Lava
 from ._config import API_VERSIONS, DEFAULT_API_VERSION
 from ._params import NOT_GIVEN, NotGiven
@@ -41,6 +41,7 @@ from .forward import base_url_for, decode_forward_token, forward_url, generate_f
 from .gateway import AsyncGatewayStream, GatewayResponse, GatewayStream, LavaHeaders
 from .pagination import AsyncPage, SyncPage
 from .types import (
+    AuthCredentials,
     Charge,
     CheckoutSession,
     Connection,
@@ -83,6 +84,7 @@ __all__ = [
     "AsyncGatewayStream",
     "AsyncLava",
     "AsyncPage",
+    "AuthCredentials",
     "AuthenticationError",
     "BadRequestError",
     "Charge",
@@ -131,6 +133,7 @@ __all__ = [
     "WebhookEvent",
     "WebhookVerificationError",
     "__version__",
+    "auth",
     "base_url_for",
     "decode_forward_token",
     "forward",

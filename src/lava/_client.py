@@ -16,6 +16,7 @@ from typing import Any, Literal, Self, overload
 
 import httpx
 
+from . import auth
 from . import gateway as _gw
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncAPIClient, SyncAPIClient
 from ._common import LavaCommon, quote_body
@@ -80,6 +81,9 @@ class Lava(LavaCommon):
     spend_keys: SpendKeys
     webhooks: Webhooks
     models: Models
+
+    exchange_auth_code = staticmethod(auth.exchange_auth_code)
+    """``Lava.exchange_auth_code(code, base_url=...)``: CLI login, no secret key needed (see :mod:`lava.auth`)."""
 
     def __init__(
         self,
@@ -248,6 +252,9 @@ class AsyncLava(LavaCommon):
     spend_keys: AsyncSpendKeys
     webhooks: AsyncWebhooks
     models: AsyncModels
+
+    exchange_auth_code = staticmethod(auth.exchange_auth_code_async)
+    """``await AsyncLava.exchange_auth_code(code, base_url=...)`` (see :mod:`lava.auth`)."""
 
     def __init__(
         self,

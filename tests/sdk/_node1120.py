@@ -17,7 +17,8 @@ import pytest
 NODE_DIR = Path(__file__).resolve().parents[1] / "compat" / "node"
 VERSION = "11.2.0"
 
-# Each call: {"kind": "token" | "gateway" | "<resource>.<method>", "args": [...]} (JSON: absent = undefined).
+# Each call: {"kind": "token" | "gateway" | "exchangeAuthCode" | "<resource>.<method>", "args": [...]}
+# (JSON: absent keys are undefined).
 _SCRIPT = r"""
 const { Lava } = require('lava1120');
 const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
@@ -38,6 +39,7 @@ globalThis.fetch = async (url, init) => {
     try {
       if (call.kind === 'token') record.token = lava.generateForwardToken(call.args[0]);
       else if (call.kind === 'gateway') await lava.gateway(...call.args);
+      else if (call.kind === 'exchangeAuthCode') await Lava.exchangeAuthCode(...call.args);
       else { const [resource, method] = call.kind.split('.'); await lava[resource][method](...call.args); }
     } catch (e) { record.error = String(e && e.message); }
   }

@@ -9,6 +9,7 @@ from .checkout_session import CheckoutMode, CheckoutSession
 from .connection import Connection, Wallet
 from .customer import Customer, CustomerContact, CustomerSubscription, SubscriptionStatus
 from .keys import (
+    AuthCredentials,
     CreatedSecretKey,
     CreatedSpendKey,
     LimitCycle,
@@ -31,6 +32,7 @@ from .usage import Usage, UsageItem, UsageTotals
 from .webhook import CreatedWebhook, Webhook
 
 __all__ = [
+    "AuthCredentials",
     "BillingInterval",
     "Charge",
     "CheckoutMode",

@@ -8,6 +8,7 @@ from typing import Literal
 from ._base import LavaModel, Timestamp
 
 __all__ = [
+    "AuthCredentials",
     "CreatedSecretKey",
     "CreatedSpendKey",
     "LimitCycle",
@@ -82,3 +83,13 @@ class SpendKey(LavaModel):
 class CreatedSpendKey(SpendKey):
     key: str
     """The raw ``lava_sk_…`` key: shown once, at creation and at each rotation."""
+
+
+class AuthCredentials(LavaModel):
+    """``RestAuthCredentials``: what a CLI login code is exchanged for (current spec §3.14)."""
+
+    wallet_id: str
+    secret_key_id: str
+    secret_key: str
+    merchant_id: str
+    account_id: str
