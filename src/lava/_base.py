@@ -46,7 +46,7 @@ from .errors import (
     UnprocessableEntityError,
 )
 
-__all__ = ["AsyncAPIClient", "Params", "SyncAPIClient", "retry_delay", "status_error"]
+__all__ = ["AsyncAPIClient", "Params", "SyncAPIClient", "connection_error", "retry_delay", "status_error"]
 
 log = logging.getLogger("lava")
 
@@ -108,7 +108,7 @@ def _is_retryable_exception(exc: httpx.TransportError) -> bool:
     return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
 
 
-def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+def connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(request=request)
     return APIConnectionError(f"Connection error: {exc!r}", request=request)
@@ -274,7 +274,7 @@ class SyncAPIClient(_BaseClient):
                 response = self._http.send(request)
             except httpx.TransportError as exc:
                 if last or not _is_retryable_exception(exc):
-                    raise _connection_error(exc, request) from exc
+                    raise connection_error(exc, request) from exc
                 delay = retry_delay(retries_taken)
                 log.debug("lava: %s %s failed (%r); retrying in %.2fs", method, path, exc, delay)
                 self._sleep(delay)
@@ -348,7 +348,7 @@ class AsyncAPIClient(_BaseClient):
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
                 if last or not _is_retryable_exception(exc):
-                    raise _connection_error(exc, request) from exc
+                    raise connection_error(exc, request) from exc
                 delay = retry_delay(retries_taken)
                 log.debug("lava: %s %s failed (%r); retrying in %.2fs", method, path, exc, delay)
                 await self._sleep(delay)

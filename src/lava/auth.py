@@ -8,14 +8,12 @@ an unknown, used or expired one raises ``BadRequestError`` (400 ``invalid_auth_c
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 
-from ._base import DEFAULT_TIMEOUT, status_error
+from ._base import DEFAULT_TIMEOUT, connection_error, status_error
 from ._config import LIVE_BASE_URL, normalize_base_url
 from ._version import __version__
-from .errors import APIConnectionError, APITimeoutError
 from .types import AuthCredentials
 
 __all__ = ["exchange_auth_code", "exchange_auth_code_async"]
@@ -34,12 +32,6 @@ def _parse(response: httpx.Response) -> AuthCredentials:
     return AuthCredentials.model_validate(response.json())
 
 
-def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> Any:
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(request=request)
-    return APIConnectionError(f"Connection error: {exc!r}", request=request)
-
-
 def exchange_auth_code(
     code: str, *, base_url: str | None = None, http_client: httpx.Client | None = None
 ) -> AuthCredentials:
@@ -50,7 +42,7 @@ def exchange_auth_code(
         try:
             return _parse(http.send(request))
         except httpx.TransportError as exc:
-            raise _connection_error(exc, request) from exc
+            raise connection_error(exc, request) from exc
     finally:
         if http_client is None:
             http.close()
@@ -66,7 +58,7 @@ async def exchange_auth_code_async(
         try:
             return _parse(await http.send(request))
         except httpx.TransportError as exc:
-            raise _connection_error(exc, request) from exc
+            raise connection_error(exc, request) from exc
     finally:
         if http_client is None:
             await http.aclose()

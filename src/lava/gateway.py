@@ -20,10 +20,9 @@ from typing import Any, Self
 
 import httpx
 
-from ._base import status_error
+from ._base import connection_error, status_error
 from ._sse import ServerSentEvent, SSEDecoder
 from ._tokens import json_stringify
-from .errors import APIConnectionError, APITimeoutError
 
 __all__ = [
     "AsyncGatewayStream",
@@ -125,17 +124,11 @@ def build_request(
     return http.build_request(method, url, headers=out, content=content, timeout=timeout)
 
 
-def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(request=request)
-    return APIConnectionError(f"Connection error: {exc!r}", request=request)
-
-
 def send(http: httpx.Client, request: httpx.Request) -> GatewayResponse:
     try:
         response = http.send(request)
     except httpx.TransportError as exc:
-        raise _connection_error(exc, request) from exc
+        raise connection_error(exc, request) from exc
     if not response.is_success:
         raise status_error(response)
     return GatewayResponse(
@@ -147,7 +140,7 @@ async def send_async(http: httpx.AsyncClient, request: httpx.Request) -> Gateway
     try:
         response = await http.send(request)
     except httpx.TransportError as exc:
-        raise _connection_error(exc, request) from exc
+        raise connection_error(exc, request) from exc
     if not response.is_success:
         raise status_error(response)
     return GatewayResponse(
@@ -173,7 +166,7 @@ class GatewayStream:
         try:
             response = http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _connection_error(exc, request) from exc
+            raise connection_error(exc, request) from exc
         if not response.is_success:
             try:
                 response.read()
@@ -230,7 +223,7 @@ class AsyncGatewayStream:
         try:
             response = await http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _connection_error(exc, request) from exc
+            raise connection_error(exc, request) from exc
         if not response.is_success:
             try:
                 await response.aread()
