@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -201,12 +201,19 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
 
 
 # --- the current API, end to end ----------------------------------------------------------
-# Flow tests (test_current_flows.py) take ``current_api``. Today its only backend is the
-# in-memory fake of _fake_current.py; once the server serves the current API (issues 9-11),
-# add "live" to CURRENT_BACKENDS and the same flows run against a real server whose providers
-# are the fakes of tests/fakes (tests/e2e/conftest_gateway.py's stack).
+# Flow tests (test_current_flows.py) take ``current_api`` through ``backends(feature)``: every
+# flow runs on the in-memory fake of _fake_current.py, and also on a real server (whose
+# providers are the fakes of tests/fakes, via tests/e2e/conftest_gateway.py's stack) once its
+# feature is listed in LIVE_FEATURES, i.e. once the server side of that feature has landed.
 
-CURRENT_BACKENDS = ["fake"]
+Feature = Literal["customers", "meters", "secret_keys", "gateway", "plans", "webhooks", "spend_keys"]
+LIVE_FEATURES: frozenset[Feature] = frozenset()
+
+
+def backends(*features: Feature) -> pytest.MarkDecorator:
+    """Parametrize ``current_api``: "fake" always, "live" when every feature is served."""
+    names = ["fake", "live"] if set(features) <= LIVE_FEATURES else ["fake"]
+    return pytest.mark.parametrize("current_api", names, indirect=True)
 
 
 @dataclass
@@ -240,7 +247,7 @@ def _no_funding_needed(customer_id: str) -> None:
     """The fake never refuses a call for lack of credits."""
 
 
-@pytest.fixture(params=CURRENT_BACKENDS)
+@pytest.fixture
 def current_api(request: pytest.FixtureRequest) -> Iterator[CurrentApi]:
     chat_url = "https://api.openai.com/v1/chat/completions"
     if request.param == "fake":

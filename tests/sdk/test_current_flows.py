@@ -11,7 +11,7 @@ import pytest
 
 import lava
 
-from .conftest import CurrentApi
+from .conftest import CurrentApi, backends
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8}
 TIERS: list[lava.resources.meters.TierParam] = [{"start": 0, "rate": "5"}]
@@ -21,6 +21,7 @@ def tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
+@backends("customers")
 def test_customer_lifecycle(current_api: CurrentApi) -> None:
     c = current_api.client
     ref = f"user-{tag()}"
@@ -40,6 +41,7 @@ def test_customer_lifecycle(current_api: CurrentApi) -> None:
     assert made.customer_id not in {x.customer_id for x in c.customers.list(limit=100)}
 
 
+@backends("customers")
 def test_customers_page_newest_first(current_api: CurrentApi) -> None:
     c = current_api.client
     made = [c.customers.create(reference_id=f"page-{tag()}").customer_id for _ in range(3)]
@@ -50,6 +52,7 @@ def test_customers_page_newest_first(current_api: CurrentApi) -> None:
     assert walked[:3] == made[::-1]
 
 
+@backends("customers")
 def test_reference_id_conflict(current_api: CurrentApi) -> None:
     c = current_api.client
     a, b = c.customers.create(reference_id=f"a-{tag()}"), c.customers.create(reference_id=f"b-{tag()}")
@@ -58,6 +61,7 @@ def test_reference_id_conflict(current_api: CurrentApi) -> None:
     assert raised.value.code == "reference_id_conflict"
 
 
+@backends("meters")
 def test_meter_lifecycle(current_api: CurrentApi) -> None:
     c = current_api.client
     slug = f"chat-{tag()}"
@@ -77,6 +81,7 @@ def test_meter_lifecycle(current_api: CurrentApi) -> None:
     assert c.meters.delete(generated.meter_id).deleted is True
 
 
+@backends("secret_keys")
 def test_secret_keys(current_api: CurrentApi) -> None:
     c = current_api.client
     created = c.secret_keys.create(name=f"ci-{tag()}")
@@ -88,6 +93,7 @@ def test_secret_keys(current_api: CurrentApi) -> None:
     assert raised.value.code == "secret_key_cooldown"
 
 
+@backends("webhooks")
 def test_webhook_endpoints(current_api: CurrentApi) -> None:
     # live: the host must be in LAVA_WEBHOOK_ALLOWED_HOSTS (the SSRF rules refuse unresolvable hosts)
     c = current_api.client
@@ -102,6 +108,7 @@ def test_webhook_endpoints(current_api: CurrentApi) -> None:
     assert {h.webhook_id for h in c.webhooks.list()} == {made[0].webhook_id, made[2].webhook_id}
 
 
+@backends("spend_keys")
 def test_spend_key_lifecycle(current_api: CurrentApi) -> None:
     c = current_api.client
     key = c.spend_keys.create(
@@ -129,6 +136,7 @@ def _billed(api: CurrentApi) -> tuple[str, str]:
     return customer_id, meter.meter_slug
 
 
+@backends("customers", "meters", "plans", "gateway")
 def test_gateway_token_forms_are_recorded_with_who_pays(current_api: CurrentApi) -> None:
     c = current_api.client
     customer_id, slug = _billed(current_api)
@@ -147,6 +155,7 @@ def test_gateway_token_forms_are_recorded_with_who_pays(current_api: CurrentApi)
     assert {charged.lava.request_id, tracked.lava.request_id} <= mine and meter_only.lava.request_id not in mine
 
 
+@backends("customers", "meters", "plans", "gateway")
 def test_gateway_refusals(current_api: CurrentApi) -> None:
     c = current_api.client
     _, slug = _billed(current_api)
@@ -160,6 +169,7 @@ def test_gateway_refusals(current_api: CurrentApi) -> None:
     assert raised.value.code == "invalid_meter_slug"
 
 
+@backends("customers", "meters", "plans", "gateway")
 def test_gateway_stream(current_api: CurrentApi) -> None:
     c = current_api.client
     customer_id, slug = _billed(current_api)
@@ -171,6 +181,7 @@ def test_gateway_stream(current_api: CurrentApi) -> None:
     assert events[-1].data == "[DONE]" and events[0].json()["choices"][0]["delta"]["content"]
 
 
+@backends("customers", "meters", "plans", "gateway")
 async def test_async_flow(current_api: CurrentApi) -> None:
     async with current_api.async_client as c:
         made = await c.customers.create(reference_id=f"async-{tag()}", email="a@example.com")
