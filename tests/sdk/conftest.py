@@ -207,7 +207,7 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
 # feature is listed in LIVE_FEATURES, i.e. once the server side of that feature has landed.
 
 Feature = Literal["customers", "meters", "secret_keys", "gateway", "plans", "webhooks", "spend_keys"]
-LIVE_FEATURES: frozenset[Feature] = frozenset()
+LIVE_FEATURES: frozenset[Feature] = frozenset({"webhooks"})
 
 
 def backends(*features: Feature) -> pytest.MarkDecorator:
