@@ -1,4 +1,4 @@
-"""Forward tokens (spec §2.3 of the current API), byte-identical to Node SDK 11.2.0.
+"""Forward tokens in every form, byte-identical to Node SDK 11.2.0.
 
 A forward token is ``base64(JSON.stringify(fields))``. Current forms put
 ``{secret_key, customer_id?, meter_slug?, provider_key?, disable_billing?}`` in that order;
@@ -77,7 +77,7 @@ def generate_forward_token(
 ) -> str:
     """Build the ``Authorization: Bearer`` token for ``/forward`` and ``/rewrite``.
 
-    Forms (who pays, current spec §2.3):
+    Forms (who pays):
 
     * nothing else: the merchant pays the provider, nobody is charged;
     * ``meter_slug``: meter-only, tracked on the meter, nobody is charged;

@@ -1,4 +1,4 @@
-"""CLI login (current spec §3.14): exchange a one-time code for API credentials.
+"""CLI login (Node SDK 11.2.0's ``Lava.exchangeAuthCode``): exchange a one-time code for API credentials.
 
 ``Lava.exchange_auth_code(code)`` mirrors Node 11.2.0's static ``Lava.exchangeAuthCode``: an
 unauthenticated ``POST {base_url}auth/callback {"code"}``. Codes are single use and live 60 s;

@@ -1,4 +1,4 @@
-"""Gateway URLs (``/forward``, ``/rewrite``) and forward tokens (spec §4, current spec §2.3, §3.13).
+"""Gateway URLs (``/forward``, ``/rewrite``) and forward tokens (docs/gateway.md).
 
 Forward tokens live in :mod:`lava._tokens` and are re-exported here: ``base64`` of the
 token JSON, byte-identical to Node SDK 11.2.0's ``generateForwardToken``. They carry the
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 GatewayFormat = Literal["openai", "anthropic", "google", "bedrock"]
-"""The request/response format a client speaks to ``/v1/rewrite`` (current spec §3.13)."""
+"""The request/response format a client speaks to ``/v1/rewrite`` (docs/gateway.md)."""
 FORMATS: Final[frozenset[str]] = frozenset(get_args(GatewayFormat))
 
 PROVIDER_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
@@ -66,7 +66,7 @@ PROVIDER_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
         "moonshot": "https://api.moonshot.ai/v1",
     }
 )
-"""Provider slug → upstream API base (the Node SDK's list, spec §4.1)."""
+"""Provider slug → upstream API base (the Node SDK's list)."""
 
 OPENAI_COMPATIBLE: Final = frozenset(PROVIDER_BASE_URLS) - {"anthropic", "google", "elevenlabs"}
 """Providers whose API the official ``openai`` SDK can call."""
@@ -151,7 +151,7 @@ def rewrite_url(base_url: str, format: GatewayFormat, provider_url: str) -> str:
 
     ``rewrite_url(base, "openai", "https://api.anthropic.com/v1/messages")`` is
     ``{base}rewrite/openai/api.anthropic.com/v1/messages``: the OpenAI SDK appends
-    ``/chat/completions``, which the server strips (current spec §3.13). The provider URL is
+    ``/chat/completions``, which the server strips (docs/gateway.md). The provider URL is
     written without its scheme (https is implied), so no proxy can collapse its ``//``.
     ``ValueError`` for a format not in :data:`FORMATS`, a non-https URL, or one with a query.
     """

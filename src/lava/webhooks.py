@@ -1,6 +1,6 @@
 """Webhook signatures, in two schemes; :func:`verify` and :func:`construct_event` take either.
 
-* **Current** (current spec §3.9): ``X-Webhook-Signature: <hex>``, the lowercase hex
+* **Current** (docs/webhooks.md): ``X-Webhook-Signature: <hex>``, the lowercase hex
   HMAC-SHA256 of the raw body keyed with the endpoint's ``webhook_secret``. The timestamp is
   the envelope's ``created_at``, inside the signed body. :func:`signature` computes it.
 * **Earlier** (this SDK before the current API): ``X-Lava-Signature: t=<unix>,v1=<hex>[,v1=...]``,
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 SIGNATURE_HEADER: Final = "X-Webhook-Signature"
-"""The header the server signs deliveries in (current spec §3.9)."""
+"""The header the server signs deliveries in (docs/webhooks.md)."""
 LEGACY_SIGNATURE_HEADER: Final = "X-Lava-Signature"
 """The header of the earlier ``t=…,v1=…`` scheme."""
 DEFAULT_TOLERANCE: Final = 300

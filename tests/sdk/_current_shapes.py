@@ -1,5 +1,5 @@
 """Response bodies of the current API, shaped exactly as Node 11.2.0's ``index.d.ts`` types them
-(and current spec §3): the fields of the type, nothing more. Money is 10-digit strings."""
+(and the current API): the fields of the type, nothing more. Money is 10-digit strings."""
 
 from __future__ import annotations
 

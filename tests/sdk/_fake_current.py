@@ -1,4 +1,4 @@
-"""An in-memory stand-in for the current API's server side (current spec §2–3), just enough for
+"""An in-memory stand-in for the current API's server side , just enough for
 the SDK's flow tests in test_current_flows.py until the real server lands. It answers through
 ``httpx.MockTransport``; its behaviour follows the spec, not our server's code."""
 

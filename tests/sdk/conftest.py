@@ -223,7 +223,7 @@ class CurrentApi:
     chat_url: str
     """A provider endpoint the gateway reaches (a fake upstream on the live backend)."""
     fund: Callable[[str], None]
-    """Give a customer credits to spend (live: a free plan with included credit, spec §5)."""
+    """Give a customer credits to spend (live: a free plan with included credit)."""
 
 
 @pytest.fixture(scope="session")

@@ -168,7 +168,7 @@ def test_current_request_gets_the_2025_fields_by_the_spec_mapping() -> None:
     request = t.Request.model_validate(shapes.REQUEST)
     assert request.cost == Decimal("0.255") and request.charge.amount == Decimal("5.4")
     assert [b.cost for b in request.charge.breakdown] == [Decimal(5), Decimal("0.4")]
-    # spec §1.4: fee = charge, service charge 0 paid by the merchant, wallet = charge, merchant = cost
+    # the cross-generation mapping: fee = charge, service charge 0 paid by the merchant, wallet = charge, merchant = cost
     assert request.fee.amount == request.charge.amount and request.fee.token_basis == "input+output"
     assert request.service_charge.amount == 0 and request.service_charge.payer == "merchant"
     assert request.total_wallet_cost == Decimal("5.4") and request.total_merchant_cost == Decimal("0.255")

@@ -1,4 +1,4 @@
-"""Forward tokens in every form of current spec §2.3, byte-identical to Node 11.2.0's
+"""Forward tokens in every form (secret only, meter-only, customer, disable_billing, BYOK), byte-identical to Node 11.2.0's
 ``generateForwardToken`` (run in node from tests/compat/node/node_modules/lava1120)."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_legacy_form_is_unchanged() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"customer_id": "con_1"}, ValueError),  # the SDK refuses it locally (spec §2.3)
+        ({"customer_id": "con_1"}, ValueError),  # the SDK refuses it locally, as Node's gateway() does
         ({"customer_id": "con_1", "meter_slug": None}, ValueError),
         ({"disable_billing": True}, ValueError),
         ({"meter_slug": "m", "disable_billing": True}, ValueError),

@@ -1,4 +1,4 @@
-"""Webhooks in the current spec's scheme (§3.9): ``X-Webhook-Signature`` = lowercase hex
+"""Webhooks in the current scheme (docs/webhooks.md): ``X-Webhook-Signature`` = lowercase hex
 HMAC-SHA256 of the raw body; the envelope ``{event, data, id, created_at}`` carries the timestamp."""
 
 from __future__ import annotations

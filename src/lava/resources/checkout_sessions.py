@@ -1,4 +1,4 @@
-"""``/checkout_sessions`` (spec §3.1–3.3, current spec §3.6)."""
+"""``/checkout_sessions`` (both API generations)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/customers`` (current spec §3.1). A customer is named by its ``con_`` id or its reference_id."""
+"""``/customers`` (the current API). A customer is named by its ``con_`` id or its reference_id."""
 
 from __future__ import annotations
 

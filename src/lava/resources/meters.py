@@ -1,4 +1,4 @@
-"""``/meters`` (current spec §3.2)."""
+"""``/meters`` (the current API)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/plans`` (current spec §3.3) and ``/credit_bundles`` (§3.5). Money: str, Decimal or int USD."""
+"""``/plans`` and ``/credit_bundles`` (the current API). Money: str, Decimal or int USD."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/requests``: metered calls (spec §3.7–3.9, current spec §3.7)."""
+"""``/requests``: metered calls (both API generations)."""
 
 from __future__ import annotations
 

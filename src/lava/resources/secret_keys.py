@@ -1,4 +1,4 @@
-"""``/secret_keys`` (current spec §3.10) and ``/models`` (§3.12)."""
+"""``/secret_keys`` and ``/models`` (the current API)."""
 
 from __future__ import annotations
 

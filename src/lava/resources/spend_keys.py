@@ -1,4 +1,4 @@
-"""``/spend_keys`` (current spec §3.11): API keys with limits, used directly as provider keys."""
+"""``/spend_keys`` (the current API): API keys with limits, used directly as provider keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/subscriptions`` (current spec §3.4). Paid plans are sold through checkout, not here."""
+"""``/subscriptions`` (the current API). Paid plans are sold through checkout, not here."""
 
 from __future__ import annotations
 

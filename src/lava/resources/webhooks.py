@@ -1,4 +1,4 @@
-"""``/webhooks`` CRUD (current spec §3.9), plus the signature helpers of :mod:`lava.webhooks`."""
+"""``/webhooks`` CRUD (docs/webhooks.md), plus the signature helpers of :mod:`lava.webhooks`."""
 
 from __future__ import annotations
 

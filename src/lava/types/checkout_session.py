@@ -1,4 +1,4 @@
-"""``RestCheckoutSession`` (spec §3.1, current spec §3.6)."""
+"""``RestCheckoutSession`` (both API generations)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``RestCustomer`` (current spec §3.1): a customer *is* a connection (same ``con_`` id)."""
+"""``RestCustomer`` (Node SDK 11.2.0's type): a customer *is* a connection (same ``con_`` id)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ class CreatedSpendKey(SpendKey):
 
 
 class AuthCredentials(LavaModel):
-    """``RestAuthCredentials``: what a CLI login code is exchanged for (current spec §3.14)."""
+    """``RestAuthCredentials``: what a CLI login code is exchanged for (Node SDK 11.2.0's ``RestAuthCredentials``)."""
 
     wallet_id: str
     secret_key_id: str

@@ -1,4 +1,4 @@
-"""``RestMeter`` (current spec §3.2): a meter *is* a product, named by its ``meter_slug``."""
+"""``RestMeter`` (Node SDK 11.2.0's type): a meter *is* a product, named by its ``meter_slug``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /v1/models`` (current spec §3.12): the OpenAI list shape."""
+"""``GET /v1/models`` (Node SDK 11.2.0's ``RestModelList``): the OpenAI list shape."""
 
 from __future__ import annotations
 

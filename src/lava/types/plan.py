@@ -1,4 +1,4 @@
-"""``RestPlan`` and ``RestCreditBundle`` (current spec §3.3, §3.5). Money is ``Decimal`` USD."""
+"""``RestPlan`` and ``RestCreditBundle`` (Node SDK 11.2.0's types). Money is ``Decimal`` USD."""
 
 from __future__ import annotations
 

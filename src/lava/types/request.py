@@ -1,9 +1,9 @@
 """``RestRequest``: one metered call, in both generations' vocabularies.
 
-The 2025 API (spec §3.9) reports ``connection_id``, ``product_id``, ``fee``, ``service_charge``
-and ``total_*_cost``; the current API (current spec §3.7) reports ``customer_id``, ``meter_id``,
+The 2025 API reports ``connection_id``, ``product_id``, ``fee``, ``service_charge``
+and ``total_*_cost``; the current API (Node SDK 9.0+) reports ``customer_id``, ``meter_id``,
 ``cost`` and ``charge``. The server sends one or both, by profile. This model always has both:
-a side the server left out is derived from the other with the mapping of current spec §1.4
+a side the server left out is derived from the other with the server's own cross-generation mapping
 (``charge`` = ``fee``, ``cost`` = ``model_usage.total_cost``; the other way round ``fee`` =
 ``charge``, ``service_charge`` = 0 paid by the merchant, wallet cost = charge, merchant cost =
 cost, request cost = their sum).

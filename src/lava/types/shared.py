@@ -28,7 +28,7 @@ class WebhookEvent(LavaModel):
     """A verified webhook delivery.
 
     The current envelope is ``{"event": <type>, "data": <RestCustomer>, "id": "evt_…",
-    "created_at": …}`` (spec §3.9); the earlier one said ``type`` instead of ``event``. Both
+    "created_at": …}`` (docs/webhooks.md); the earlier one said ``type`` instead of ``event``. Both
     parse, and ``type`` and ``event`` always hold the event type.
     """
 

@@ -1,4 +1,4 @@
-"""``RestSubscriptionBase`` / ``RestSubscription`` (current spec §3.4). Money is ``Decimal`` USD."""
+"""``RestSubscriptionBase`` / ``RestSubscription`` (Node SDK 11.2.0's types). Money is ``Decimal`` USD."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /usage`` response: daily items plus totals (spec §7, current spec §3.8).
+"""``GET /usage`` response: daily items plus totals (both API generations).
 
 The current API reports ``total_cost`` (Σ provider cost) and ``total_charge`` (Σ charge); the
 2025 API reports six other totals. Like :class:`~lava.types.Request`, every bucket has both:

@@ -1,4 +1,4 @@
-"""``RestWebhook`` (current spec §3.9)."""
+"""``RestWebhook`` (docs/webhooks.md)."""
 
 from __future__ import annotations
 
