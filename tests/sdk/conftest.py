@@ -207,7 +207,7 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
 # feature is listed in LIVE_FEATURES, i.e. once the server side of that feature has landed.
 
 Feature = Literal["customers", "meters", "secret_keys", "gateway", "plans", "webhooks", "spend_keys"]
-LIVE_FEATURES: frozenset[Feature] = frozenset({"webhooks"})
+LIVE_FEATURES: frozenset[Feature] = frozenset({"customers", "meters", "secret_keys", "gateway", "webhooks"})
 
 
 def backends(*features: Feature) -> pytest.MarkDecorator:
@@ -223,7 +223,7 @@ class CurrentApi:
     chat_url: str
     """A provider endpoint the gateway reaches (a fake upstream on the live backend)."""
     fund: Callable[[str], None]
-    """Give a customer credits to spend (live: a free plan with included credit)."""
+    """Give a customer credits to spend (live: a prepaid credit through the admin CLI)."""
 
 
 @pytest.fixture(scope="session")
@@ -235,10 +235,11 @@ def current_live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
     stop()
 
 
-def _fund_with_a_free_plan(client: lava.Lava) -> Callable[[str], None]:
+def _fund_prepaid(server: Any, secret_key: str) -> Callable[[str], None]:
+    """Credit the customer's prepaid balance (the last bucket a charge draws from)."""
+
     def fund(customer_id: str) -> None:
-        plan = client.plans.create(name="Credits", period_amount=0, billing_interval="month", included_credit=10)
-        client.subscriptions.create(customer_id=customer_id, plan_id=plan.plan_id)
+        server.cli("wallets", "credit", "--secret-key", secret_key, "--connection-id", customer_id, "--amount", "10")
 
     return fund
 
@@ -261,6 +262,6 @@ def current_api(request: pytest.FixtureRequest) -> Iterator[CurrentApi]:
         key = new_merchant(server)
         client = lava.Lava(key, base_url=server.api_base, max_retries=0)
         aclient = lava.AsyncLava(key, base_url=server.api_base, max_retries=0)
-        fund = _fund_with_a_free_plan(client)
+        fund = _fund_prepaid(server, key)
     with client:
         yield CurrentApi(client, aclient, chat_url, fund)
