@@ -207,7 +207,9 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
 # feature is listed in LIVE_FEATURES, i.e. once the server side of that feature has landed.
 
 Feature = Literal["customers", "meters", "secret_keys", "gateway", "plans", "webhooks", "spend_keys"]
-LIVE_FEATURES: frozenset[Feature] = frozenset({"customers", "meters", "secret_keys", "gateway", "webhooks"})
+LIVE_FEATURES: frozenset[Feature] = frozenset(
+    {"customers", "meters", "secret_keys", "gateway", "webhooks", "spend_keys"}
+)
 
 
 def backends(*features: Feature) -> pytest.MarkDecorator:
