@@ -208,13 +208,15 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
 
 Feature = Literal["customers", "meters", "secret_keys", "gateway", "plans", "webhooks", "spend_keys"]
 LIVE_FEATURES: frozenset[Feature] = frozenset(
-    {"customers", "meters", "secret_keys", "gateway", "webhooks", "spend_keys"}
+    {"customers", "meters", "secret_keys", "gateway", "webhooks", "spend_keys", "plans"}
 )
 
 
-def backends(*features: Feature) -> pytest.MarkDecorator:
-    """Parametrize ``current_api``: "fake" always, "live" when every feature is served."""
-    names = ["fake", "live"] if set(features) <= LIVE_FEATURES else ["fake"]
+def backends(*features: Feature, fake: bool = True) -> pytest.MarkDecorator:
+    """Parametrize ``current_api``: "fake" (unless the fake lacks the feature), and "live" when
+    every feature is served. A flow with neither backend is an error, never a silent skip."""
+    names = (["fake"] if fake else []) + (["live"] if set(features) <= LIVE_FEATURES else [])
+    assert names, f"no backend serves {features}"
     return pytest.mark.parametrize("current_api", names, indirect=True)
 
 

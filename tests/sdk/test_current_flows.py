@@ -210,3 +210,44 @@ async def test_async_flow(current_api: CurrentApi) -> None:
         assert stream.lava.request_id is not None
         record = await c.requests.retrieve(stream.lava.request_id)
         assert record.customer_id == made.customer_id and record.charge.amount > 0
+
+
+@backends("customers", "meters", "plans", fake=False)  # the in-memory fake has no plans
+def test_plans_bundles_and_subscriptions(current_api: CurrentApi) -> None:
+    c = current_api.client
+    assert "Free" in {p.name for p in c.plans.list(limit=100)}  # every merchant has the default free plan
+    meter = c.meters.create(name="Chat", meter_slug=f"pl-{tag()}", rate_type="fixed", tier_type="requests", tiers=TIERS)
+    plan = c.plans.create(
+        name=f"Starter {tag()}",
+        period_amount=0,
+        billing_interval="month",
+        included_credit=Decimal("2.50"),
+        rollover_type="full",
+        meter_ids=[meter.meter_id],
+        credit_bundles=[{"name": "Boost", "cost": "5", "credit_amount": "6"}],
+        default_auto_top_up_bundle_index=0,
+    )
+    (bundle,) = plan.credit_bundles
+    assert plan.included_credit == Decimal("2.5") and plan.linked_meters[0].meter_id == meter.meter_id
+    assert plan.default_auto_top_up_bundle_id == bundle.credit_bundle_id
+    assert [b.credit_bundle_id for b in c.credit_bundles.list(plan_id=plan.plan_id)] == [bundle.credit_bundle_id]
+    assert c.credit_bundles.retrieve(bundle.credit_bundle_id).credit_amount == Decimal(6)
+    renamed = c.plans.update(plan.plan_id, name="Starter+", default_auto_top_up_bundle_id=None)
+    assert renamed.name == "Starter+" and renamed.default_auto_top_up_bundle_id is None
+
+    customer = c.customers.create(reference_id=f"sub-{tag()}")
+    sub = c.subscriptions.create(customer_id=customer.customer_id, plan_id=plan.plan_id)
+    assert sub.plan_id == plan.plan_id and sub.status == "active"
+    assert sub.credits.cycle_remaining == Decimal("2.5") and isinstance(sub.credits.total_remaining, Decimal)
+    current = c.customers.get_subscription(customer.customer_id)
+    assert current is not None and current.subscription_id == sub.subscription_id
+    listed = c.subscriptions.list(customer_id=customer.customer_id)
+    assert [s.subscription_id for s in listed.data] == [sub.subscription_id] and listed.data[0].customer_id
+    assert c.subscriptions.update(sub.subscription_id, auto_top_up_bundle_id=bundle.credit_bundle_id).success
+    with pytest.raises(lava.ConflictError) as raised:
+        c.plans.delete(plan.plan_id)
+    assert raised.value.code == "plan_in_use"
+    assert c.subscriptions.cancel(sub.subscription_id).success
+    cancelled = c.customers.get_subscription(customer.customer_id)
+    assert cancelled is not None and cancelled.pending_change is not None
+    assert cancelled.pending_change.type == "cancellation" and cancelled.pending_change.effective_at is not None
