@@ -46,7 +46,7 @@ from .errors import (
     UnprocessableEntityError,
 )
 
-__all__ = ["AsyncAPIClient", "Params", "SyncAPIClient", "retry_delay", "status_error"]
+__all__ = ["AsyncAPIClient", "Params", "SyncAPIClient", "connection_error", "retry_delay", "status_error"]
 
 log = logging.getLogger("lava")
 
@@ -108,7 +108,7 @@ def _is_retryable_exception(exc: httpx.TransportError) -> bool:
     return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
 
 
-def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+def connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(request=request)
     return APIConnectionError(f"Connection error: {exc!r}", request=request)
@@ -204,10 +204,11 @@ class _BaseClient:
         headers = {
             "Authorization": f"Bearer {self._config.secret_key}",
             "Content-Type": "application/json",
-            "X-Lava-API-Version": self._config.api_version,
             "User-Agent": f"lava-python/{__version__}",
             "Accept": "application/json",
         }
+        if self._config.api_version is not None:
+            headers["X-Lava-API-Version"] = self._config.api_version
         if method == "POST":
             headers["Idempotency-Key"] = f"{IDEMPOTENCY_KEY_PREFIX}{uuid.uuid4()}"
         return headers
@@ -219,13 +220,13 @@ class _BaseClient:
         path: str,
         params: Params | None,
         body: Mapping[str, Any] | None,
+        keep_null: bool,
     ) -> httpx.Request:
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         content = None
         if body is not None:
-            content = json.dumps(
-                {k: v for k, v in body.items() if v is not None}, separators=(",", ":"), ensure_ascii=False
-            ).encode()
+            fields = body if keep_null else {k: v for k, v in body.items() if v is not None}
+            content = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
         return http.build_request(
             method,
             self._config.base_url + path,
@@ -254,17 +255,26 @@ class SyncAPIClient(_BaseClient):
         self._sleep = sleep if sleep is not None else time.sleep
 
     def request(
-        self, method: str, path: str, *, params: Params | None = None, body: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Mapping[str, Any] | None = None,
+        keep_null: bool = False,
     ) -> Any:
-        """Send one logical call (with retries) and return the parsed JSON body."""
-        request = self._request(self._http, method, path, params, body)
+        """Send one logical call (with retries) and return the parsed JSON body.
+
+        Top-level ``None`` body values are left out unless ``keep_null`` (then they are JSON null).
+        """
+        request = self._request(self._http, method, path, params, body, keep_null)
         for retries_taken in range(self.max_retries + 1):
             last = retries_taken == self.max_retries
             try:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
                 if last or not _is_retryable_exception(exc):
-                    raise _connection_error(exc, request) from exc
+                    raise connection_error(exc, request) from exc
                 delay = retry_delay(retries_taken)
                 log.debug("lava: %s %s failed (%r); retrying in %.2fs", method, path, exc, delay)
                 self._sleep(delay)
@@ -278,6 +288,11 @@ class SyncAPIClient(_BaseClient):
             response.close()
             self._sleep(delay)
         raise AssertionError("unreachable: the retry loop always returns or raises")
+
+    @property
+    def http(self) -> httpx.Client:
+        """The underlying ``httpx.Client`` (the gateway helper sends through it)."""
+        return self._http
 
     def close(self) -> None:
         """Close the underlying ``httpx.Client`` (also one passed as ``http_client``)."""
@@ -314,17 +329,26 @@ class AsyncAPIClient(_BaseClient):
         self._sleep = sleep if sleep is not None else asyncio.sleep
 
     async def request(
-        self, method: str, path: str, *, params: Params | None = None, body: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Mapping[str, Any] | None = None,
+        keep_null: bool = False,
     ) -> Any:
-        """Send one logical call (with retries) and return the parsed JSON body."""
-        request = self._request(self._http, method, path, params, body)
+        """Send one logical call (with retries) and return the parsed JSON body.
+
+        Top-level ``None`` body values are left out unless ``keep_null`` (then they are JSON null).
+        """
+        request = self._request(self._http, method, path, params, body, keep_null)
         for retries_taken in range(self.max_retries + 1):
             last = retries_taken == self.max_retries
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
                 if last or not _is_retryable_exception(exc):
-                    raise _connection_error(exc, request) from exc
+                    raise connection_error(exc, request) from exc
                 delay = retry_delay(retries_taken)
                 log.debug("lava: %s %s failed (%r); retrying in %.2fs", method, path, exc, delay)
                 await self._sleep(delay)
@@ -338,6 +362,11 @@ class AsyncAPIClient(_BaseClient):
             await response.aclose()
             await self._sleep(delay)
         raise AssertionError("unreachable: the retry loop always returns or raises")
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying ``httpx.AsyncClient`` (the gateway helper sends through it)."""
+        return self._http
 
     async def aclose(self) -> None:
         """Close the underlying ``httpx.AsyncClient`` (also one passed as ``http_client``)."""

@@ -1,160 +1,95 @@
-"""``Lava`` and ``AsyncLava``: the entry points of the SDK."""
+"""``Lava`` and ``AsyncLava``: the entry points of the SDK.
+
+Which API the client speaks (recorded in docs/decisions.md): without ``api_version`` it sends
+no ``X-Lava-API-Version`` header, as Node SDK 8.1.0 and later do, and the server answers in the
+merchant's default profile (``compat``: both vocabularies, or ``current``). With a legacy
+``api_version`` it sends that header and the server answers in the 2025 shapes. Every
+resource is available either way (nothing the 2025 surface had is removed or deprecated), and
+the models read both vocabularies (see :class:`lava.types.Request`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self, overload
 
 import httpx
 
-from . import forward
+from . import auth
+from . import gateway as _gw
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncAPIClient, SyncAPIClient
-from ._config import DEFAULT_API_VERSION, ClientConfig, resolve_config
+from ._common import LavaCommon, quote_body
+from ._config import resolve_config
+from .forward import GatewayFormat
 from .resources import (
     AsyncCheckoutSessions,
     AsyncConnections,
+    AsyncCreditBundles,
+    AsyncCustomers,
+    AsyncMeters,
+    AsyncModels,
+    AsyncPlans,
     AsyncRequests,
+    AsyncSecretKeys,
+    AsyncSpendKeys,
+    AsyncSubscriptions,
     AsyncUsageResource,
+    AsyncWebhooks,
     CheckoutSessions,
     Connections,
+    CreditBundles,
+    Customers,
+    Meters,
+    Models,
+    Plans,
     Requests,
+    SecretKeys,
+    SpendKeys,
+    Subscriptions,
     UsageResource,
+    Webhooks,
 )
 from .types import Quote
-from .webhooks import Webhooks
 
 __all__ = ["AsyncLava", "Lava"]
 
 
-def _quote_body(
-    url: str,
-    body: Mapping[str, Any] | None,
-    method: str,
-    connection_secret: str | None,
-    product_secret: str | None,
-    provider_key: str | None,
-) -> dict[str, Any]:
-    return {
-        "url": url,
-        "body": dict(body) if body is not None else None,
-        "method": method,
-        "connection_secret": connection_secret,
-        "product_secret": product_secret,
-        "provider_key": provider_key,
-    }
-
-
-class _LavaCommon:
-    """What does not touch the network: configuration, forward tokens, provider URLs."""
-
-    webhooks: Webhooks = Webhooks()
-    """Webhook signature helpers (``verify``, ``construct_event``, ``sign``)."""
-
-    def __init__(self, config: ClientConfig) -> None:
-        self._config = config
-        self.providers: Mapping[str, str] = forward.provider_urls(config.base_url)
-        """Provider slug → ``{base_url}forward?u=<provider API base>``."""
-
-    @property
-    def secret_key(self) -> str:
-        return self._config.secret_key
-
-    @property
-    def base_url(self) -> str:
-        """The API root, ending with ``/`` (e.g. ``https://api.lavapayments.com/v1/``)."""
-        return self._config.base_url
-
-    @property
-    def api_version(self) -> str:
-        return self._config.api_version
-
-    # Node SDK convenience URLs: append the endpoint path, e.g. openai_url + "/chat/completions".
-    @property
-    def openai_url(self) -> str:
-        return self.providers["openai"]
-
-    @property
-    def anthropic_url(self) -> str:
-        return self.providers["anthropic"]
-
-    @property
-    def mistral_url(self) -> str:
-        return self.providers["mistral"]
-
-    @property
-    def deepseek_url(self) -> str:
-        return self.providers["deepseek"]
-
-    @property
-    def xai_url(self) -> str:
-        return self.providers["xai"]
-
-    @property
-    def google_url(self) -> str:
-        return self.providers["google"]
-
-    @property
-    def google_openai_compatible_url(self) -> str:
-        return self.providers["google_openai_compatible"]
-
-    def forward_url(self, target_url: str) -> str:
-        """``{base_url}forward?u=<target_url, URL-encoded>`` for any provider endpoint."""
-        return forward.forward_url(self._config.base_url, target_url)
-
-    def base_url_for(self, provider: str) -> str:
-        """A ``base_url`` for the official ``openai`` / ``anthropic`` / ``google-genai`` SDKs.
-
-        See :func:`lava.forward.base_url_for` for the exact shapes.
-        """
-        return forward.base_url_for(self._config.base_url, provider)
-
-    def generate_forward_token(
-        self,
-        *,
-        connection_secret: str | None,
-        product_secret: str | None,
-        provider_key: str | None = None,
-    ) -> str:
-        """The ``Authorization: Bearer`` token for forward calls (byte-identical to the Node SDK)."""
-        return forward.generate_forward_token(
-            secret_key=self._config.secret_key,
-            connection_secret=connection_secret,
-            product_secret=product_secret,
-            provider_key=provider_key,
-        )
-
-    @staticmethod
-    def decode_forward_token(token: str) -> dict[str, Any]:
-        return forward.decode_forward_token(token)
-
-    def __repr__(self) -> str:
-        # never the secret key
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_version={self.api_version!r})"
-
-
-class Lava(_LavaCommon):
+class Lava(LavaCommon):
     """Synchronous client.
 
     ``secret_key`` falls back to ``LAVA_SECRET_KEY``; ``base_url`` to ``LAVA_BASE_URL``,
     then to the sandbox API for ``aks_test_`` keys and the live API otherwise.
-    ``timeout`` (seconds or an ``httpx.Timeout``) applies to every request, also
-    through a custom ``http_client``, which the client closes with itself.
-    ``max_retries`` bounds retries of connection errors, timeouts, 408, 429 and 5xx;
-    ``sleep`` replaces ``time.sleep`` between them (tests, custom schedulers).
+    ``api_version`` (one of :data:`lava.API_VERSIONS`) selects the 2025 API; without it no
+    version header is sent (the current API). ``timeout`` (seconds or an ``httpx.Timeout``)
+    applies to every request, also through a custom ``http_client``, which the client closes
+    with itself. ``max_retries`` bounds retries of connection errors, timeouts, 408, 429 and
+    5xx on REST calls; ``sleep`` replaces ``time.sleep`` between them.
     """
 
     checkout_sessions: CheckoutSessions
     checkout: CheckoutSessions
     connections: Connections
+    customers: Customers
+    meters: Meters
+    plans: Plans
+    subscriptions: Subscriptions
+    credit_bundles: CreditBundles
     requests: Requests
     usage: UsageResource
+    secret_keys: SecretKeys
+    spend_keys: SpendKeys
+    webhooks: Webhooks
+    models: Models
+
+    exchange_auth_code = staticmethod(auth.exchange_auth_code)
+    """``Lava.exchange_auth_code(code, base_url=...)``: CLI login, no secret key needed (see :mod:`lava.auth`)."""
 
     def __init__(
         self,
         secret_key: str | None = None,
         *,
-        api_version: str = DEFAULT_API_VERSION,
+        api_version: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -162,14 +97,80 @@ class Lava(_LavaCommon):
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(resolve_config(secret_key, base_url, api_version))
-        self._transport = SyncAPIClient(
+        self._transport = t = SyncAPIClient(
             self._config, timeout=timeout, max_retries=max_retries, http_client=http_client, sleep=sleep
         )
-        self.checkout_sessions = CheckoutSessions(self._transport)
-        self.checkout = self.checkout_sessions
-        self.connections = Connections(self._transport)
-        self.requests = Requests(self._transport)
-        self.usage = UsageResource(self._transport)
+        self.checkout_sessions = self.checkout = CheckoutSessions(t)
+        self.connections = Connections(t)
+        self.customers = Customers(t)
+        self.meters = Meters(t)
+        self.plans = Plans(t)
+        self.subscriptions = Subscriptions(t)
+        self.credit_bundles = CreditBundles(t)
+        self.requests = Requests(t)
+        self.usage = UsageResource(t)
+        self.secret_keys = SecretKeys(t)
+        self.spend_keys = SpendKeys(t)
+        self.webhooks = Webhooks(t)
+        self.models = Models(t)
+
+    @overload
+    def gateway(
+        self,
+        url: str,
+        *,
+        body: Any = ...,
+        method: str = ...,
+        headers: Mapping[str, str] | None = ...,
+        customer_id: str | None = ...,
+        meter_slug: str | None = ...,
+        provider_key: str | None = ...,
+        disable_billing: bool | None = ...,
+        format: GatewayFormat | None = ...,
+        stream: Literal[False] = ...,
+    ) -> _gw.GatewayResponse: ...
+
+    @overload
+    def gateway(
+        self,
+        url: str,
+        *,
+        body: Any = ...,
+        method: str = ...,
+        headers: Mapping[str, str] | None = ...,
+        customer_id: str | None = ...,
+        meter_slug: str | None = ...,
+        provider_key: str | None = ...,
+        disable_billing: bool | None = ...,
+        format: GatewayFormat | None = ...,
+        stream: Literal[True],
+    ) -> _gw.GatewayStream: ...
+
+    def gateway(
+        self,
+        url: str,
+        *,
+        body: Any = None,
+        method: str = "POST",
+        headers: Mapping[str, str] | None = None,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        provider_key: str | None = None,
+        disable_billing: bool | None = None,
+        format: GatewayFormat | None = None,
+        stream: bool = False,
+    ) -> _gw.GatewayResponse | _gw.GatewayStream:
+        """Call ``url`` (a provider endpoint) through the gateway; see :mod:`lava.gateway`.
+
+        ``customer_id`` + ``meter_slug`` charge a customer, ``meter_slug`` alone meters only,
+        neither bills the merchant. ``format`` sends the call to ``/v1/rewrite/{format}/…``: the
+        body and answer are in ``format``'s dialect whatever the provider. ``stream=True``
+        returns a :class:`~lava.gateway.GatewayStream` (ask the provider to stream in ``body``).
+        """
+        target, token = self._gateway_target(url, format, customer_id, meter_slug, provider_key, disable_billing)
+        http = self._transport.http
+        request = _gw.build_request(http, method, target, token, body, headers, self._transport.timeout)
+        return _gw.GatewayStream.open(http, request) if stream else _gw.send(http, request)
 
     def quote(
         self,
@@ -177,14 +178,32 @@ class Lava(_LavaCommon):
         url: str,
         body: Mapping[str, Any] | None = None,
         method: str = "POST",
-        connection_secret: str | None,
+        connection_secret: str | None = None,
         product_secret: str | None = None,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        disable_billing: bool | None = None,
         provider_key: str | None = None,
     ) -> Quote:
-        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension)."""
+        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension).
+
+        Name the payer as a token would: the 2025 secrets, or ``customer_id`` + ``meter_slug``
+        (``meter_slug`` alone, or nothing, for the merchant's own calls)."""
         return Quote.model_validate(
             self._transport.request(
-                "POST", "quote", body=_quote_body(url, body, method, connection_secret, product_secret, provider_key)
+                "POST",
+                "quote",
+                body=quote_body(
+                    url,
+                    body,
+                    method,
+                    connection_secret=connection_secret,
+                    product_secret=product_secret,
+                    customer_id=customer_id,
+                    meter_slug=meter_slug,
+                    disable_billing=disable_billing,
+                    provider_key=provider_key,
+                ),
             )
         )
 
@@ -213,7 +232,7 @@ class Lava(_LavaCommon):
         self.close()
 
 
-class AsyncLava(_LavaCommon):
+class AsyncLava(LavaCommon):
     """Asynchronous client; the same surface as :class:`Lava` with ``await``.
 
     ``sleep`` replaces ``asyncio.sleep`` between retries.
@@ -222,14 +241,26 @@ class AsyncLava(_LavaCommon):
     checkout_sessions: AsyncCheckoutSessions
     checkout: AsyncCheckoutSessions
     connections: AsyncConnections
+    customers: AsyncCustomers
+    meters: AsyncMeters
+    plans: AsyncPlans
+    subscriptions: AsyncSubscriptions
+    credit_bundles: AsyncCreditBundles
     requests: AsyncRequests
     usage: AsyncUsageResource
+    secret_keys: AsyncSecretKeys
+    spend_keys: AsyncSpendKeys
+    webhooks: AsyncWebhooks
+    models: AsyncModels
+
+    exchange_auth_code = staticmethod(auth.exchange_auth_code_async)
+    """``await AsyncLava.exchange_auth_code(code, base_url=...)`` (see :mod:`lava.auth`)."""
 
     def __init__(
         self,
         secret_key: str | None = None,
         *,
-        api_version: str = DEFAULT_API_VERSION,
+        api_version: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -237,14 +268,74 @@ class AsyncLava(_LavaCommon):
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(resolve_config(secret_key, base_url, api_version))
-        self._transport = AsyncAPIClient(
+        self._transport = t = AsyncAPIClient(
             self._config, timeout=timeout, max_retries=max_retries, http_client=http_client, sleep=sleep
         )
-        self.checkout_sessions = AsyncCheckoutSessions(self._transport)
-        self.checkout = self.checkout_sessions
-        self.connections = AsyncConnections(self._transport)
-        self.requests = AsyncRequests(self._transport)
-        self.usage = AsyncUsageResource(self._transport)
+        self.checkout_sessions = self.checkout = AsyncCheckoutSessions(t)
+        self.connections = AsyncConnections(t)
+        self.customers = AsyncCustomers(t)
+        self.meters = AsyncMeters(t)
+        self.plans = AsyncPlans(t)
+        self.subscriptions = AsyncSubscriptions(t)
+        self.credit_bundles = AsyncCreditBundles(t)
+        self.requests = AsyncRequests(t)
+        self.usage = AsyncUsageResource(t)
+        self.secret_keys = AsyncSecretKeys(t)
+        self.spend_keys = AsyncSpendKeys(t)
+        self.webhooks = AsyncWebhooks(t)
+        self.models = AsyncModels(t)
+
+    @overload
+    async def gateway(
+        self,
+        url: str,
+        *,
+        body: Any = ...,
+        method: str = ...,
+        headers: Mapping[str, str] | None = ...,
+        customer_id: str | None = ...,
+        meter_slug: str | None = ...,
+        provider_key: str | None = ...,
+        disable_billing: bool | None = ...,
+        format: GatewayFormat | None = ...,
+        stream: Literal[False] = ...,
+    ) -> _gw.GatewayResponse: ...
+
+    @overload
+    async def gateway(
+        self,
+        url: str,
+        *,
+        body: Any = ...,
+        method: str = ...,
+        headers: Mapping[str, str] | None = ...,
+        customer_id: str | None = ...,
+        meter_slug: str | None = ...,
+        provider_key: str | None = ...,
+        disable_billing: bool | None = ...,
+        format: GatewayFormat | None = ...,
+        stream: Literal[True],
+    ) -> _gw.AsyncGatewayStream: ...
+
+    async def gateway(
+        self,
+        url: str,
+        *,
+        body: Any = None,
+        method: str = "POST",
+        headers: Mapping[str, str] | None = None,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        provider_key: str | None = None,
+        disable_billing: bool | None = None,
+        format: GatewayFormat | None = None,
+        stream: bool = False,
+    ) -> _gw.GatewayResponse | _gw.AsyncGatewayStream:
+        """See :meth:`Lava.gateway`; ``stream=True`` returns an :class:`~lava.gateway.AsyncGatewayStream`."""
+        target, token = self._gateway_target(url, format, customer_id, meter_slug, provider_key, disable_billing)
+        http = self._transport.http
+        request = _gw.build_request(http, method, target, token, body, headers, self._transport.timeout)
+        return await _gw.AsyncGatewayStream.open(http, request) if stream else await _gw.send_async(http, request)
 
     async def quote(
         self,
@@ -252,14 +343,32 @@ class AsyncLava(_LavaCommon):
         url: str,
         body: Mapping[str, Any] | None = None,
         method: str = "POST",
-        connection_secret: str | None,
+        connection_secret: str | None = None,
         product_secret: str | None = None,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        disable_billing: bool | None = None,
         provider_key: str | None = None,
     ) -> Quote:
-        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension)."""
+        """The hold the gateway would place for this call (``POST /v1/quote``, a server extension).
+
+        Name the payer as a token would: the 2025 secrets, or ``customer_id`` + ``meter_slug``
+        (``meter_slug`` alone, or nothing, for the merchant's own calls)."""
         return Quote.model_validate(
             await self._transport.request(
-                "POST", "quote", body=_quote_body(url, body, method, connection_secret, product_secret, provider_key)
+                "POST",
+                "quote",
+                body=quote_body(
+                    url,
+                    body,
+                    method,
+                    connection_secret=connection_secret,
+                    product_secret=product_secret,
+                    customer_id=customer_id,
+                    meter_slug=meter_slug,
+                    disable_billing=disable_billing,
+                    provider_key=provider_key,
+                ),
             )
         )
 

@@ -2,12 +2,63 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final, Literal
 from urllib.parse import quote
 
-__all__ = ["encode_metadata_filters", "encode_timestamp", "path_segment"]
+__all__ = [
+    "NOT_GIVEN",
+    "Money",
+    "NotGiven",
+    "encode_metadata_filters",
+    "encode_money",
+    "encode_timestamp",
+    "given",
+    "path_segment",
+]
+
+
+class NotGiven(enum.Enum):
+    """The type of :data:`NOT_GIVEN`: "this argument was not passed", as opposed to ``None`` (JSON null)."""
+
+    NOT_GIVEN = "NOT_GIVEN"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+"""Default of arguments where ``None`` has a meaning of its own (clear a field, or a JSON ``null``)."""
+
+Money = str | Decimal | int
+"""USD amounts the SDK sends: a decimal string, a ``Decimal`` or an ``int`` (never a float)."""
+
+
+def given(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` without the ``NOT_GIVEN`` entries (``None`` stays: it is sent as JSON null)."""
+    return {k: v for k, v in fields.items() if v is not NOT_GIVEN}
+
+
+def encode_money(value: Money) -> str:
+    """A USD amount as the wire's decimal string; floats are refused (they cannot hold money exactly)."""
+    if isinstance(value, bool) or not isinstance(value, str | Decimal | int):
+        raise TypeError(f"Money must be a str, Decimal or int, not {type(value).__name__}")
+    if isinstance(value, str):
+        try:
+            Decimal(value)
+        except ArithmeticError as exc:
+            raise ValueError(f"Not a decimal amount: {value!r}") from exc
+        return value
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(f"Not a finite amount: {value!r}")
+    return str(value)
 
 
 def path_segment(value: str) -> str:

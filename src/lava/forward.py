@@ -1,32 +1,38 @@
-"""Forward tokens and provider URLs for the ``/forward`` proxy (docs/gateway.md).
+"""Gateway URLs (``/forward``, ``/rewrite``) and forward tokens (docs/gateway.md).
 
-A forward token is ``base64(JSON.stringify({secret_key, connection_secret,
-product_secret, provider_key?}))``, byte-identical to the Node SDK's
-``generateForwardToken``. It is not signed: it carries the merchant's secret key,
-so build it on the server and never send it to a browser.
+Forward tokens live in :mod:`lava._tokens` and are re-exported here: ``base64`` of the
+token JSON, byte-identical to Node SDK 11.2.0's ``generateForwardToken``. They carry the
+merchant's secret key, so build them on the server and never send one to a browser.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
-from urllib.parse import quote
+from typing import Final, Literal, get_args
+from urllib.parse import quote, urlsplit
+
+from ._tokens import decode_forward_token, generate_forward_token
 
 __all__ = [
+    "FORMATS",
     "OPENAI_COMPATIBLE",
     "PROVIDER_BASE_URLS",
+    "GatewayFormat",
     "base_url_for",
     "decode_forward_token",
+    "encode_uri_component",
     "forward_url",
+    "gateway_url",
     "generate_forward_token",
     "provider_url",
     "provider_urls",
+    "rewrite_url",
 ]
+
+GatewayFormat = Literal["openai", "anthropic", "google", "bedrock"]
+"""The request/response format a client speaks to ``/v1/rewrite`` (docs/gateway.md)."""
+FORMATS: Final[frozenset[str]] = frozenset(get_args(GatewayFormat))
 
 PROVIDER_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -67,73 +73,7 @@ OPENAI_COMPATIBLE: Final = frozenset(PROVIDER_BASE_URLS) - {"anthropic", "google
 
 _ANTHROPIC_ROOT: Final = "https://api.anthropic.com"
 _GOOGLE_ROOT: Final = "https://generativelanguage.googleapis.com"
-_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-
-
-# --- tokens ------------------------------------------------------------------------
-
-
-def _json_stringify(value: Any) -> str:
-    """``JSON.stringify``: compact, non-ASCII kept literal, lone surrogates escaped."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    # Python str code points in the surrogate range are always unpaired; ES2019
-    # JSON.stringify writes those as lowercase \\udxxx escapes.
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def generate_forward_token(
-    *,
-    secret_key: str,
-    connection_secret: str | None,
-    product_secret: str | None,
-    provider_key: str | None = None,
-) -> str:
-    """Build the ``Authorization: Bearer`` token for ``/forward``.
-
-    Legal shapes:
-
-    * ``connection_secret`` and ``product_secret`` strings (optionally a
-      ``provider_key`` for BYOK): billed to the connection's wallet;
-    * ``connection_secret`` with ``product_secret=None``: default pricing;
-    * both ``None`` plus a ``provider_key``: metering only, nothing is charged.
-    """
-    if not isinstance(secret_key, str) or not secret_key:
-        raise ValueError("secret_key must be a non-empty string")
-    for name, value in (
-        ("connection_secret", connection_secret),
-        ("product_secret", product_secret),
-        ("provider_key", provider_key),
-    ):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a string or None, not {type(value).__name__}")
-    if connection_secret is None and product_secret is not None:
-        raise ValueError("product_secret without connection_secret: pass both, or neither with a provider_key")
-    if connection_secret is None and provider_key is None:
-        raise ValueError("Pass connection_secret (and product_secret), or provider_key for metering only")
-    payload: dict[str, str | None] = {
-        "secret_key": secret_key,
-        "connection_secret": connection_secret,
-        "product_secret": product_secret,
-    }
-    if provider_key is not None:
-        payload["provider_key"] = provider_key
-    return base64.b64encode(_json_stringify(payload).encode("utf-8")).decode("ascii")
-
-
-def decode_forward_token(token: str) -> dict[str, Any]:
-    """Decode a forward token back to its JSON object (standard or URL-safe base64)."""
-    text = token.strip()
-    if text.lower().startswith("bearer "):
-        text = text[7:].strip()
-    try:
-        altchars = b"-_" if "-" in text or "_" in text else None
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=altchars, validate=True)
-        value = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"Not a forward token: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ValueError("Not a forward token: the JSON is not an object")
-    return value
+_URI_COMPONENT_SAFE: Final = "!~*'()"
 
 
 # --- URLs --------------------------------------------------------------------------
@@ -182,6 +122,45 @@ def base_url_for(base_url: str, provider: str) -> str:
     if provider in PROVIDER_BASE_URLS:
         raise ValueError(f"No SDK base URL for {provider!r}; use forward_url() with the full endpoint URL")
     raise ValueError(_unknown(provider))
+
+
+def encode_uri_component(value: str) -> str:
+    """JavaScript's ``encodeURIComponent`` (leaves ``A-Z a-z 0-9 - _ . ! ~ * ' ( )``)."""
+    return quote(value, safe=_URI_COMPONENT_SAFE)
+
+
+def _format(value: str) -> GatewayFormat:
+    if value not in FORMATS:
+        raise ValueError(f"Unknown format {value!r}; expected one of {', '.join(sorted(FORMATS))}")
+    return value  # type: ignore[return-value]
+
+
+def gateway_url(base_url: str, url: str, format: GatewayFormat | None = None) -> str:
+    """Where Node 11.2.0's ``gateway(url, {format})`` sends a call.
+
+    Without ``format``: ``{base}forward?u=<encodeURIComponent(url)>``. With it:
+    ``{base}rewrite/{format}/{url}``, the provider URL raw (scheme included).
+    """
+    if format is None:
+        return f"{base_url}forward?u={encode_uri_component(url)}"
+    return f"{base_url}rewrite/{_format(format)}/{url}"
+
+
+def rewrite_url(base_url: str, format: GatewayFormat, provider_url: str) -> str:
+    """A ``base_url`` for an official SDK that speaks ``format`` and should reach ``provider_url``.
+
+    ``rewrite_url(base, "openai", "https://api.anthropic.com/v1/messages")`` is
+    ``{base}rewrite/openai/api.anthropic.com/v1/messages``: the OpenAI SDK appends
+    ``/chat/completions``, which the server strips (docs/gateway.md). The provider URL is
+    written without its scheme (https is implied), so no proxy can collapse its ``//``.
+    ``ValueError`` for a format not in :data:`FORMATS`, a non-https URL, or one with a query.
+    """
+    parts = urlsplit(provider_url if "://" in provider_url else f"https://{provider_url}")
+    if parts.scheme != "https" or not parts.netloc:
+        raise ValueError(f"provider_url must be an https URL, got {provider_url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError("provider_url must not carry a query or fragment: SDKs append their path to a base URL")
+    return f"{base_url}rewrite/{_format(format)}/{parts.netloc}{parts.path.rstrip('/')}"
 
 
 def _unknown(provider: str) -> str:

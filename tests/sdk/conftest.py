@@ -1,4 +1,5 @@
-"""Helpers for the SDK's transport-level tests: a recording ``httpx.MockTransport``.
+"""Helpers for the SDK's transport-level tests: a recording ``httpx.MockTransport``, and the
+``current_api`` fixture of the current-API flow tests.
 
 End-to-end tests use the real server (the ``lava_server`` fixture in tests/conftest.py).
 """
@@ -6,13 +7,17 @@ End-to-end tests use the real server (the ``lava_server`` fixture in tests/conft
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import httpx
 import pytest
 
 import lava
+
+from ._e2e import new_merchant
+from ._fake_current import FakeLava
 
 BASE = "http://lava.test/v1/"
 KEY = "aks_test_unit"
@@ -193,3 +198,74 @@ def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> httpx.R
     if next_cursor is not None:
         body["next_cursor"] = next_cursor
     return httpx.Response(200, json=body)
+
+
+# --- the current API, end to end ----------------------------------------------------------
+# Flow tests (test_current_flows.py) take ``current_api`` through ``backends(feature)``: every
+# flow runs on the in-memory fake of _fake_current.py, and also on a real server (whose
+# providers are the fakes of tests/fakes, via tests/e2e/conftest_gateway.py's stack) once its
+# feature is listed in LIVE_FEATURES, i.e. once the server side of that feature has landed.
+
+Feature = Literal["customers", "meters", "secret_keys", "gateway", "plans", "webhooks", "spend_keys"]
+LIVE_FEATURES: frozenset[Feature] = frozenset(
+    {"customers", "meters", "secret_keys", "gateway", "webhooks", "spend_keys", "plans"}
+)
+
+
+def backends(*features: Feature, fake: bool = True) -> pytest.MarkDecorator:
+    """Parametrize ``current_api``: "fake" (unless the fake lacks the feature), and "live" when
+    every feature is served. A flow with neither backend is an error, never a silent skip."""
+    names = (["fake"] if fake else []) + (["live"] if set(features) <= LIVE_FEATURES else [])
+    assert names, f"no backend serves {features}"
+    return pytest.mark.parametrize("current_api", names, indirect=True)
+
+
+@dataclass
+class CurrentApi:
+    client: lava.Lava
+    async_client: lava.AsyncLava
+    chat_url: str
+    """A provider endpoint the gateway reaches (a fake upstream on the live backend)."""
+    fund: Callable[[str], None]
+    """Give a customer credits to spend (live: a prepaid credit through the admin CLI)."""
+
+
+@pytest.fixture(scope="session")
+def current_live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.e2e.conftest_gateway import start_fake_stack
+
+    stack, stop = start_fake_stack(tmp_path_factory.mktemp("sdk-current"))
+    yield stack
+    stop()
+
+
+def _fund_prepaid(server: Any, secret_key: str) -> Callable[[str], None]:
+    """Credit the customer's prepaid balance (the last bucket a charge draws from)."""
+
+    def fund(customer_id: str) -> None:
+        server.cli("wallets", "credit", "--secret-key", secret_key, "--connection-id", customer_id, "--amount", "10")
+
+    return fund
+
+
+def _no_funding_needed(customer_id: str) -> None:
+    """The fake never refuses a call for lack of credits."""
+
+
+@pytest.fixture
+def current_api(request: pytest.FixtureRequest) -> Iterator[CurrentApi]:
+    chat_url = "https://api.openai.com/v1/chat/completions"
+    if request.param == "fake":
+        fake = FakeLava()
+        transport = httpx.MockTransport(fake)
+        client = lava.Lava(fake.secret_key, base_url=BASE, http_client=httpx.Client(transport=transport))
+        aclient = lava.AsyncLava(fake.secret_key, base_url=BASE, http_client=httpx.AsyncClient(transport=transport))
+        fund = _no_funding_needed
+    else:
+        server = request.getfixturevalue("current_live_stack").server
+        key = new_merchant(server)
+        client = lava.Lava(key, base_url=server.api_base, max_retries=0)
+        aclient = lava.AsyncLava(key, base_url=server.api_base, max_retries=0)
+        fund = _fund_prepaid(server, key)
+    with client:
+        yield CurrentApi(client, aclient, chat_url, fund)

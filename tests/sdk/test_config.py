@@ -86,8 +86,12 @@ def test_supported_api_versions(version: str) -> None:
     assert Lava("k", api_version=version).api_version == version
 
 
-def test_default_api_version() -> None:
-    assert Lava("k").api_version == "2025-04-28.v1" == lava.DEFAULT_API_VERSION
+def test_no_api_version_by_default_like_node_8_1_and_later() -> None:
+    # docs/decisions.md: no version header = the current API (the server's default profile)
+    assert Lava("k").api_version is None and Lava("k").generation == "current"
+    assert lava.AsyncLava("k").api_version is None
+    assert Lava("k", api_version=lava.DEFAULT_API_VERSION).generation == "2025"
+    assert lava.DEFAULT_API_VERSION == "2025-04-28.v1" == lava.API_VERSIONS[-1]
 
 
 def test_unknown_api_version_rejected() -> None:

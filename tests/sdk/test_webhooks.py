@@ -157,4 +157,5 @@ def test_reachable_from_package_and_client() -> None:
     assert client.webhooks.construct_event(BODY, header(), SECRET, now=NOW).id == "evt_1"
     client.webhooks.verify(BODY, client.webhooks.sign(BODY, SECRET, NOW), SECRET, now=NOW)
     assert issubclass(WebhookVerificationError, lava.LavaError)
-    assert webhooks.SIGNATURE_HEADER == "X-Lava-Signature"
+    assert webhooks.SIGNATURE_HEADER == "X-Webhook-Signature"  # the header our server signs in (docs/webhooks.md)
+    assert webhooks.LEGACY_SIGNATURE_HEADER == client.webhooks.LEGACY_SIGNATURE_HEADER == "X-Lava-Signature"

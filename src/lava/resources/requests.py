@@ -1,4 +1,4 @@
-"""``/requests``: metered calls (``/openapi.json``)."""
+"""``/requests``: metered calls (both API generations)."""
 
 from __future__ import annotations
 
@@ -25,17 +25,21 @@ def _seconds(value: Seconds | None) -> int | float | None:
 
 def _create_body(
     request_id: str,
-    connection_secret: str,
-    product_secret: str,
+    payer: Mapping[str, str | None],
     metadata: Mapping[str, str] | None,
     units: Mapping[str, int | Seconds | None],
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "request_id": request_id,
-        "connection_secret": connection_secret,
-        "product_secret": product_secret,
-        "metadata": dict(metadata) if metadata is not None else None,
-    }
+    """``payer``: ``customer_id`` + ``meter_slug`` (current) or the two legacy secrets, never both."""
+    customer = payer["customer_id"] is not None or payer["meter_slug"] is not None
+    legacy = payer["connection_secret"] is not None or payer["product_secret"] is not None
+    if customer == legacy:
+        raise ValueError("Pass customer_id and meter_slug, or connection_secret and product_secret (not both)")
+    names = ("customer_id", "meter_slug") if customer else ("connection_secret", "product_secret")
+    if any(payer[name] is None for name in names):
+        raise ValueError(f"{names[0]} and {names[1]} go together")
+    body: dict[str, Any] = {"request_id": request_id}
+    body |= {name: payer[name] for name in names}
+    body["metadata"] = dict(metadata) if metadata is not None else None
     for name, value in units.items():
         body[name] = _seconds(value) if name.endswith("_seconds") else value
     return body
@@ -44,17 +48,10 @@ def _create_body(
 def _list_params(
     cursor: str | None,
     limit: int | None,
-    connection_id: str | None,
-    product_id: str | None,
+    filters: Mapping[str, str | None],
     metadata_filters: Mapping[str, str] | None,
 ) -> dict[str, str | int | None]:
-    return {
-        "cursor": cursor,
-        "limit": limit,
-        "connection_id": connection_id,
-        "product_id": product_id,
-        "metadata_filters": encode_metadata_filters(metadata_filters),
-    }
+    return {"cursor": cursor, "limit": limit, **filters, "metadata_filters": encode_metadata_filters(metadata_filters)}
 
 
 class Requests(SyncAPIResource):
@@ -63,14 +60,19 @@ class Requests(SyncAPIResource):
         *,
         cursor: str | None = None,
         limit: int | None = None,
+        customer_id: str | None = None,
+        meter_id: str | None = None,
         connection_id: str | None = None,
         product_id: str | None = None,
         metadata_filters: Mapping[str, str] | None = None,
     ) -> SyncPage[Request]:
-        """Newest first. ``metadata_filters`` must all match (``{"user_id": "123"}``)."""
+        """Newest first. ``customer_id``/``meter_id`` are the current names of ``connection_id``/
+        ``product_id``; pass one spelling. ``metadata_filters`` must all match (``{"user_id": "123"}``)."""
+        filters = {"customer_id": customer_id, "meter_id": meter_id}
+        filters |= {"connection_id": connection_id, "product_id": product_id}
 
         def fetch(next_cursor: str | None) -> SyncPage[Request]:
-            params = _list_params(next_cursor, limit, connection_id, product_id, metadata_filters)
+            params = _list_params(next_cursor, limit, filters, metadata_filters)
             return SyncPage(self._client.request("GET", "requests", params=params), Request, fetch)
 
         return fetch(cursor)
@@ -82,8 +84,10 @@ class Requests(SyncAPIResource):
         self,
         *,
         request_id: str,
-        connection_secret: str,
-        product_secret: str,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        connection_secret: str | None = None,
+        product_secret: str | None = None,
         metadata: Mapping[str, str] | None = None,
         input_tokens: int | None = None,
         output_tokens: int | None = None,
@@ -92,7 +96,11 @@ class Requests(SyncAPIResource):
         input_seconds: Seconds | None = None,
         output_seconds: Seconds | None = None,
     ) -> Request:
-        """Report usage that happened outside the gateway. Idempotent on ``request_id``."""
+        """Report usage that happened outside the gateway. Idempotent on ``request_id``.
+
+        Bill a customer on a meter (``customer_id`` + ``meter_slug``), or a 2025 connection on a
+        product (``connection_secret`` + ``product_secret``); mixing them raises ``ValueError``.
+        """
         units = {
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
@@ -101,7 +109,13 @@ class Requests(SyncAPIResource):
             "input_seconds": input_seconds,
             "output_seconds": output_seconds,
         }
-        body = _create_body(request_id, connection_secret, product_secret, metadata, units)
+        payer = {
+            "customer_id": customer_id,
+            "meter_slug": meter_slug,
+            "connection_secret": connection_secret,
+            "product_secret": product_secret,
+        }
+        body = _create_body(request_id, payer, metadata, units)
         return Request.model_validate(self._client.request("POST", "requests", body=body))
 
 
@@ -111,14 +125,18 @@ class AsyncRequests(AsyncAPIResource):
         *,
         cursor: str | None = None,
         limit: int | None = None,
+        customer_id: str | None = None,
+        meter_id: str | None = None,
         connection_id: str | None = None,
         product_id: str | None = None,
         metadata_filters: Mapping[str, str] | None = None,
     ) -> AsyncPage[Request]:
-        """Newest first. ``metadata_filters`` must all match (``{"user_id": "123"}``)."""
+        """See :meth:`Requests.list`."""
+        filters = {"customer_id": customer_id, "meter_id": meter_id}
+        filters |= {"connection_id": connection_id, "product_id": product_id}
 
         async def fetch(next_cursor: str | None) -> AsyncPage[Request]:
-            params = _list_params(next_cursor, limit, connection_id, product_id, metadata_filters)
+            params = _list_params(next_cursor, limit, filters, metadata_filters)
             return AsyncPage(await self._client.request("GET", "requests", params=params), Request, fetch)
 
         return await fetch(cursor)
@@ -131,8 +149,10 @@ class AsyncRequests(AsyncAPIResource):
         self,
         *,
         request_id: str,
-        connection_secret: str,
-        product_secret: str,
+        customer_id: str | None = None,
+        meter_slug: str | None = None,
+        connection_secret: str | None = None,
+        product_secret: str | None = None,
         metadata: Mapping[str, str] | None = None,
         input_tokens: int | None = None,
         output_tokens: int | None = None,
@@ -141,7 +161,7 @@ class AsyncRequests(AsyncAPIResource):
         input_seconds: Seconds | None = None,
         output_seconds: Seconds | None = None,
     ) -> Request:
-        """Report usage that happened outside the gateway. Idempotent on ``request_id``."""
+        """See :meth:`Requests.create`."""
         units = {
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
@@ -150,5 +170,11 @@ class AsyncRequests(AsyncAPIResource):
             "input_seconds": input_seconds,
             "output_seconds": output_seconds,
         }
-        body = _create_body(request_id, connection_secret, product_secret, metadata, units)
+        payer = {
+            "customer_id": customer_id,
+            "meter_slug": meter_slug,
+            "connection_secret": connection_secret,
+            "product_secret": product_secret,
+        }
+        body = _create_body(request_id, payer, metadata, units)
         return Request.model_validate(await self._client.request("POST", "requests", body=body))

@@ -15,15 +15,13 @@ __all__ = ["AsyncUsageResource", "UsageResource"]
 def _params(
     start: str | datetime,
     end: str | datetime | None,
-    connection_id: str | None,
-    product_id: str | None,
+    filters: Mapping[str, str | None],
     metadata_filters: Mapping[str, str] | None,
 ) -> dict[str, str | int | None]:
     return {
         "start": encode_timestamp(start),
         "end": encode_timestamp(end),
-        "connection_id": connection_id,
-        "product_id": product_id,
+        **filters,
         "metadata_filters": encode_metadata_filters(metadata_filters),
     }
 
@@ -34,6 +32,8 @@ class UsageResource(SyncAPIResource):
         *,
         start: str | datetime,
         end: str | datetime | None = None,
+        customer_id: str | None = None,
+        meter_id: str | None = None,
         connection_id: str | None = None,
         product_id: str | None = None,
         metadata_filters: Mapping[str, str] | None = None,
@@ -41,9 +41,12 @@ class UsageResource(SyncAPIResource):
         """Daily buckets from ``start`` to ``end`` (default: now), both inclusive.
 
         The UTC offset of ``start`` sets the timezone the days are cut in. A
-        ``datetime`` must be timezone-aware.
+        ``datetime`` must be timezone-aware. ``customer_id``/``meter_id`` are the current
+        names of ``connection_id``/``product_id``; pass one spelling.
         """
-        params = _params(start, end, connection_id, product_id, metadata_filters)
+        filters = {"customer_id": customer_id, "meter_id": meter_id}
+        filters |= {"connection_id": connection_id, "product_id": product_id}
+        params = _params(start, end, filters, metadata_filters)
         return Usage.model_validate(self._client.request("GET", "usage", params=params))
 
 
@@ -53,6 +56,8 @@ class AsyncUsageResource(AsyncAPIResource):
         *,
         start: str | datetime,
         end: str | datetime | None = None,
+        customer_id: str | None = None,
+        meter_id: str | None = None,
         connection_id: str | None = None,
         product_id: str | None = None,
         metadata_filters: Mapping[str, str] | None = None,
@@ -60,7 +65,10 @@ class AsyncUsageResource(AsyncAPIResource):
         """Daily buckets from ``start`` to ``end`` (default: now), both inclusive.
 
         The UTC offset of ``start`` sets the timezone the days are cut in. A
-        ``datetime`` must be timezone-aware.
+        ``datetime`` must be timezone-aware. ``customer_id``/``meter_id`` are the current
+        names of ``connection_id``/``product_id``; pass one spelling.
         """
-        params = _params(start, end, connection_id, product_id, metadata_filters)
+        filters = {"customer_id": customer_id, "meter_id": meter_id}
+        filters |= {"connection_id": connection_id, "product_id": product_id}
+        params = _params(start, end, filters, metadata_filters)
         return Usage.model_validate(await self._client.request("GET", "usage", params=params))
