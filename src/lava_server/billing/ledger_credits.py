@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from ..ids import Mode
 from ..store import Executor
 from .accounts import bundle_credit_account, credit_issued_account, cycle_credit_account, wallet_account
-from .ledger import InsufficientFunds, ensure_accounts, lock_balance
+from .ledger_holds import InsufficientFunds
+from .ledger_rows import ensure_accounts, lock_balance
 
 
 @dataclass(frozen=True)
