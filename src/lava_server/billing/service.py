@@ -11,36 +11,30 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 
 import orjson
 
 from ..clock import now_us
 from ..errors import ApiError
 from ..ids import REQUEST
-from ..money import MAX_UNITS, to_wire
+from ..money import to_wire
 from ..store import Executor, StoreUnavailable
 from ..store.requests import RequestRecord, insert_request, update_request
 from . import entitlement, ledger, merchant_wallet, renewals, spend_limits
 from .charges import Charges, compute_charges, no_charge
+from .charging import _consumed, already_billed, charge_call, debit_merchant
 from .deps import BillingDeps
-from .fees import UnitCounts, billable_units
+from .fees import UnitCounts
 from .journal import Journal, JournalEntry
 from .plans import DEFAULT_PRODUCT, ForwardPlan, Outcome, Quote, Reservation, SubCallUsage
 from .prices import LivePrices
 from .pricing import BaseCost, ModelPrices, base_cost, unknown_price_message
 from .product_config import ProductConfig, Tier
 from .records import apply_charges, apply_usage, dumps, record_sub_calls
-from .usage_period import usage_period
 
 
 def _dt(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
-
-
-def _milli(quantity: Any) -> int:
-    return int(quantity * 1000)
 
 
 class BillingService:
@@ -251,9 +245,9 @@ class BillingService:
                     base.total_units if base is not None and plan.managed and plan.merchant_bears_cost else 0
                 )
                 # Asked whoever pays: a BYOK spend key counts a stored response's cost once too.
-                billed_before = await self._already_billed(tx, plan, rec, outcome)
+                billed_before = await already_billed(tx, plan, rec, outcome)
                 if merchant_cost > 0 and not billed_before:
-                    await self._debit_merchant(tx, plan, rec, merchant_cost)
+                    await debit_merchant(self._svc, tx, plan, rec, merchant_cost)
                 if plan.spend_key_id is not None:  # a refetched response's cost was counted the first time
                     spent = 0 if billed_before else rec.base_cost or 0
                     await spend_limits.settle(tx, self._svc.ledger.outbox, rec.id, spent, at)
@@ -262,7 +256,7 @@ class BillingService:
             released = await ledger.settle_hold(tx, rec.id, at)  # released, and its account locked
             if released is None:
                 return res.record, None  # finished elsewhere (expired or reconciled): never charge twice
-            if await self._already_billed(tx, plan, rec, outcome):
+            if await already_billed(tx, plan, rec, outcome):
                 usage, base = UnitCounts(), None  # the provider's numbers stay in provider_usage
                 apply_usage(rec, Outcome(usage, outcome.provider_usage, outcome.model, outcome.response_id), at)
             # A fetch that consumed nothing (a queued background call, a repeated poll) is not a
@@ -290,55 +284,11 @@ class BillingService:
         res.record, res.balance_after, res.finished = final, available, True
         return final
 
-    async def _debit_merchant(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, amount: int) -> None:
-        """docs/current-api.md "Who pays": a managed key's provider cost is debited to the merchant."""
-        mode = plan.merchant.mode
-        revenue = ledger.merchant_revenue_account(plan.merchant.merchant_id, mode)
-        cost = ledger.system_account("provider_cost", mode)
-        await ledger.ensure_accounts(
-            tx, [(revenue, "merchant_revenue", mode, plan.merchant.merchant_id), (cost, "provider_cost", mode, None)]
-        )
-        await self._svc.ledger.transfer(
-            tx,
-            key=f"req:{rec.id}:base:merchant",
-            debit=revenue,
-            credit=cost,
-            amount=amount,
-            kind="base",
-            request_id=rec.id,
-        )
-        rec.total_merchant_cost = rec.total_request_cost = amount
-
     def _price_sub_call(self, plan: ForwardPlan, at: int, sub: SubCallUsage) -> BaseCost:
         prices = self._lookup(plan, at, sub.model)
         if prices is None:
             return BaseCost.unpriced(plan.pricing_id or plan.provider, sub.model)
         return base_cost(sub.usage, prices)
-
-    async def _already_billed(self, tx: Executor, plan: ForwardPlan, rec: RequestRecord, outcome: Outcome) -> bool:
-        """A stored response (OpenAI Responses) can be fetched again (background polls, resumed
-        streams, a GET after the POST): its usage is billed the first time only.
-
-        Only a *fetch* can be found already billed, and it is keyed on the id the client's URL
-        names (which, with the operator's key, was checked to be one of this merchant's). A call
-        that creates work is always charged: the id its upstream answers with is recorded, so
-        later fetches of it are free, but never decides whether the call itself is charged (an
-        upstream that repeats or reuses ids cannot make a new call free).
-        """
-        if not plan.refetchable_response or not _consumed(outcome.usage):
-            return False
-        response_id = plan.fetched_response_id if plan.action == "fetch" else outcome.response_id
-        if not response_id:
-            return False
-        inserted = await tx.execute(
-            "INSERT INTO billed_responses (merchant_id, mode, response_id, request_id) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (merchant_id, mode, response_id) DO NOTHING",
-            plan.merchant.merchant_id,
-            plan.merchant.mode,
-            response_id,
-            rec.id,
-        )
-        return inserted == 0 and plan.action == "fetch"
 
     async def charge(
         self,
@@ -354,83 +304,10 @@ class BillingService:
         locked: ledger.Balance | None = None,
     ) -> tuple[Charges, int]:
         """Charge ``usage`` inside ``tx``; ``locked``: the wallet's balance if this transaction
-        already locked it (:func:`ledger.settle_hold`)."""
-
-        assert plan.connection_id is not None
-        assert plan.wallet_id is not None
-        # Lock order (see ledger.apply_deltas): the wallet first, then the tier counter, then the
-        # other accounts in id order — the same in every charging transaction.
-        prepaid = locked if locked is not None else await ledger.lock_balance(tx, ledger.wallet_account(plan.wallet_id))
-        # A current customer's charge draws cycle → bundle → prepaid credits (docs/plans.md).
-        credits = (
-            await ledger.read_credits(
-                tx,
-                ledger.CreditOwner(plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, plan.merchant.mode),
-            )
-            if rec.token_form == "customer"
-            else None
+        already locked it (:func:`ledger.settle_hold`). See :func:`.charging.charge_call`."""
+        return await charge_call(
+            self._svc, tx, plan, rec, usage, base, config, at, count_request=count_request, locked=locked
         )
-        requests = 1 if plan.billable and count_request else 0
-        quantity = billable_units(config, usage, requests) if requests else 0
-        period_start, _ = usage_period(plan.connection_created_at or rec.created_at, rec.created_at)
-        delta = _milli(quantity)
-        after = await tx.fetchval(
-            "INSERT INTO connection_usage (connection_id, period_start, units_milli) VALUES ($1, $2, $3)"
-            " ON CONFLICT (connection_id, period_start)"
-            " DO UPDATE SET units_milli = connection_usage.units_milli + excluded.units_milli RETURNING units_milli",
-            plan.connection_id,
-            period_start,
-            delta,
-        )
-        before_milli = int(after) - delta
-        rec.units_before_milli = before_milli
-        rec.fee_units_milli = delta
-        before = _from_milli(before_milli, config)
-        charges = compute_charges(
-            config,
-            units=usage,
-            units_before=before,
-            base=base if plan.billable else None,
-            managed=plan.managed,
-            service_charge_rate=plan.service_charge_rate(self._svc.settings.service_charge_rate),
-            request_count=requests,
-        )
-        if charges.total_units > MAX_UNITS:
-            raise ApiError(400, "invalid_request", "this charge exceeds the largest amount the ledger accepts")
-        mode = plan.merchant.mode
-        revenue = ledger.merchant_revenue_account(plan.merchant.merchant_id, mode)
-        parts = [
-            ledger.ChargePart(
-                "base", charges.charged_base_units, charges.base_payer, ledger.system_account("provider_cost", mode)
-            ),
-            ledger.ChargePart("fee", charges.fee.amount_units, "wallet", revenue),
-            ledger.ChargePart(
-                "service_charge",
-                charges.service_charge_units,
-                charges.service_charge_payer,
-                ledger.system_account("platform_service", mode),
-            ),
-        ]
-        result = await ledger.post_charge(
-            self._svc.ledger,
-            tx,
-            request_id=rec.id,
-            wallet_id=plan.wallet_id,
-            merchant_id=plan.merchant.merchant_id,
-            mode=mode,
-            parts=parts,
-            floor=config.overdraft_floor_units,
-            credits=credits,
-            locked=prepaid,
-        )
-        if credits is not None:  # docs/plans.md: crossing to ≤ 0 queues the auto top-up
-            owner = ledger.CreditOwner(
-                plan.wallet_id, plan.connection_id, plan.merchant.merchant_id, plan.merchant.mode
-            )
-            await renewals.note_draw(self._svc.ledger, tx, credits, owner, prepaid.balance, result.balance.balance)
-        rec.shortfall = result.shortfall
-        rec.timestamp = at
-        return charges, result.balance.available
 
     async def fail(self, res: Reservation, error: str, outcome: Outcome | None = None) -> RequestRecord:
         """Finish a call as ``error``: its hold released, nothing charged (a no-op if it already
@@ -475,12 +352,6 @@ async def _claim_pending(tx: Executor, request_id: str) -> bool:
     return bool(changed == 1)
 
 
-def _consumed(usage: UnitCounts) -> bool:
-    return bool(usage.input_tokens or usage.output_tokens or usage.input_characters or usage.output_characters) or bool(
-        usage.input_seconds or usage.output_seconds
-    )
-
-
 def _worst_tier(config: ProductConfig) -> ProductConfig:
     """The same product with every unit at its most expensive tier: a safe bound for holds."""
     top = max(t.rate for t in config.tiers)
@@ -493,12 +364,6 @@ def _worst_tier(config: ProductConfig) -> ProductConfig:
         overdraft_floor_units=config.overdraft_floor_units,
         allow_unpriced_models=config.allow_unpriced_models,
     )
-
-
-def _from_milli(milli: int, config: ProductConfig) -> Any:
-    if config.tiers[0].type == "minutes":
-        return Decimal(milli) / 1000
-    return milli // 1000
 
 
 __all__ = [
