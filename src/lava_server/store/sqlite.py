@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .base import Executor, Row
-from .sqlite_writer import SYNCHRONOUS_MODES, _connect, _SessionTx, _Sync, _Writer
+from .sqlite_conn import SYNCHRONOUS_MODES, _connect, _Sync
+from .sqlite_writer import _SessionTx, _Writer
 
 T = TypeVar("T")
 
