@@ -64,6 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lava_server.gateway.quote",  # the POST /v1/quote handler
             "lava_server.checkout.web",
             "lava_server.checkout.flow",  # the hosted page's request handlers
+            "lava_server.checkout.page_view",  # the hosted page's responses, guard and View
             "lava_server.checkout.pages",
             "lava_server.checkout.demo_page",
             "lava_server.demo_provider",

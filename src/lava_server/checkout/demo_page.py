@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..money import to_wire
 from ..store.connections import get_connection, list_connections
-from .flow import RUNTIME, html, own_origin
+from .page_view import RUNTIME, html, own_origin
 from .pages import e
 from .sessions import create_session
 

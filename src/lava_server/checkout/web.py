@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..context import Services
 from ..errors import ApiError
-from . import flow
+from . import flow, page_view
 from .otp import OtpService, make_sender
 from .payments import handle_event
 from .processors import ProcessorRegistry
@@ -54,7 +54,7 @@ async def static_file(request: web.Request) -> web.StreamResponse:
 
 
 async def stripe_webhook(request: web.Request) -> web.StreamResponse:
-    rt = request.app[flow.RUNTIME]
+    rt = request.app[page_view.RUNTIME]
     processor = rt.processors.by_name("stripe")
     if processor is None:
         raise ApiError(404, "not_found", "the stripe processor is not configured")
@@ -76,7 +76,7 @@ def setup(app: web.Application, svc: Services) -> None:
     settings = svc.settings.checkout
     processors = ProcessorRegistry(settings, svc.ids)
     otp = OtpService(svc.db, svc.keyring, svc.ids, settings, make_sender(settings))
-    app[flow.RUNTIME] = flow.CheckoutRuntime(svc, processors, otp)
+    app[page_view.RUNTIME] = page_view.CheckoutRuntime(svc, processors, otp)
     flow.add_routes(app)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/webhooks/stripe", stripe_webhook)
