@@ -15,7 +15,8 @@
 """
 
 from . import auth, forward, gateway, pagination, types, webhooks
-from ._client import AsyncLava, Lava
+from ._async_client import AsyncLava
+from ._client import Lava
 from ._config import API_VERSIONS, DEFAULT_API_VERSION
 from ._params import NOT_GIVEN, NotGiven
 from ._sse import ServerSentEvent
