@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from .base import ClientRoute, Format, ProviderRoute, StreamDecoder, StreamEncoder
 from .common import (
@@ -21,58 +21,23 @@ from .ir import (
     ChatRequest,
     ChatResponse,
     Choice,
-    ErrorKind,
     Text,
     Thinking,
     TokenUsage,
     ToolCall,
     UpstreamError,
 )
-from .openai_fields import finish_from_openai, finish_to_openai, openai_usage, usage_from_openai
+from .openai_fields import (
+    finish_from_openai,
+    finish_to_openai,
+    openai_error_type,
+    openai_usage,
+    usage_from_openai,
+)
 from .openai_request import decode_openai_request, encode_openai_request
 from .openai_stream import OpenAIStreamDecoder, OpenAIStreamEncoder
 
 __all__ = ["OpenAIChatCodec"]
-
-_HANDLED: Final = frozenset(
-    {
-        "model",
-        "messages",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "max_tokens",
-        "max_completion_tokens",
-        "temperature",
-        "top_p",
-        "stop",
-        "n",
-        "seed",
-        "presence_penalty",
-        "frequency_penalty",
-        "response_format",
-        "reasoning_effort",
-        "stream",
-        "stream_options",
-        "logprobs",
-    }
-)
-# Fields that never change the answer: bookkeeping for the provider, left out on purpose.
-_IGNORED: Final = frozenset(
-    {"user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"}
-)
-_ERROR_TYPES: Final[dict[ErrorKind, str]] = {
-    "invalid_request": "invalid_request_error",
-    "authentication": "authentication_error",
-    "permission": "permission_error",
-    "not_found": "not_found_error",
-    "request_too_large": "invalid_request_error",
-    "rate_limit": "rate_limit_error",
-    "overloaded": "server_error",
-    "server": "server_error",
-}
-_EFFORTS: Final = ("minimal", "low", "medium", "high")
-
 
 # -- responses ---------------------------------------------------------------------------
 
@@ -162,7 +127,7 @@ class OpenAIChatCodec:
         return OpenAIStreamEncoder(request.model, include_usage=request.stream_usage)
 
     def encode_error(self, error: UpstreamError) -> tuple[int, dict[str, Any]]:
-        body = {"error": {"message": error.message, "type": _ERROR_TYPES[error.kind], "param": None, "code": None}}
+        body = {"error": {"message": error.message, "type": openai_error_type(error.kind), "param": None, "code": None}}
         return error.status, body
 
     def usage_fields(self, usage: TokenUsage) -> dict[str, Any]:

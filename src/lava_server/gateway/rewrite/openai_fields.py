@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .common import usage_of
-from .ir import FinishReason, TokenUsage
+from .ir import ErrorKind, FinishReason, TokenUsage
 
-__all__ = ["finish_from_openai", "finish_to_openai", "openai_usage", "usage_from_openai"]
+__all__ = ["finish_from_openai", "finish_to_openai", "openai_error_type", "openai_usage", "usage_from_openai"]
 
 _FINISH_IN: Final[dict[str, FinishReason]] = {
     "stop": "stop",
@@ -27,6 +27,16 @@ _FINISH_OUT: Final[dict[FinishReason, str]] = {
     "tool_calls": "tool_calls",
     "content_filter": "content_filter",
 }
+_ERROR_TYPES: Final[dict[ErrorKind, str]] = {
+    "invalid_request": "invalid_request_error",
+    "authentication": "authentication_error",
+    "permission": "permission_error",
+    "not_found": "not_found_error",
+    "request_too_large": "invalid_request_error",
+    "rate_limit": "rate_limit_error",
+    "overloaded": "server_error",
+    "server": "server_error",
+}
 
 
 def finish_from_openai(value: Any) -> FinishReason | None:
@@ -37,6 +47,11 @@ def finish_from_openai(value: Any) -> FinishReason | None:
 
 def finish_to_openai(reason: FinishReason | None) -> str | None:
     return None if reason is None else _FINISH_OUT[reason]
+
+
+def openai_error_type(kind: ErrorKind) -> str:
+    """The Chat Completions ``error.type`` string for a neutral error kind."""
+    return _ERROR_TYPES[kind]
 
 
 def usage_from_openai(usage: Any) -> TokenUsage | None:

@@ -15,7 +15,6 @@ from .common import (
 )
 from .ir import (
     ChatRequest,
-    ErrorKind,
     Image,
     Message,
     Part,
@@ -58,16 +57,6 @@ _HANDLED: Final = frozenset(
 _IGNORED: Final = frozenset(
     {"user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"}
 )
-_ERROR_TYPES: Final[dict[ErrorKind, str]] = {
-    "invalid_request": "invalid_request_error",
-    "authentication": "authentication_error",
-    "permission": "permission_error",
-    "not_found": "not_found_error",
-    "request_too_large": "invalid_request_error",
-    "rate_limit": "rate_limit_error",
-    "overloaded": "server_error",
-    "server": "server_error",
-}
 _MESSAGE_KEYS: Final = frozenset(
     {"role", "content", "tool_calls", "tool_call_id", "refusal", "reasoning_content", "function_call"}
 )
