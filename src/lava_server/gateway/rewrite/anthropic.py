@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from .anthropic_fields import (
     anthropic_usage,
@@ -14,7 +14,12 @@ from .anthropic_fields import (
     lenient_object,
     usage_from_anthropic,
 )
-from .anthropic_request import decode_anthropic_request, encode_anthropic_request
+from .anthropic_request import (
+    DEFAULT_MAX_TOKENS,
+    THINKING_BUDGETS,
+    decode_anthropic_request,
+    encode_anthropic_request,
+)
 from .anthropic_stream import AnthropicStreamDecoder, AnthropicStreamEncoder
 from .base import ClientRoute, Format, ProviderRoute, StreamDecoder, StreamEncoder
 from .common import dumps, error_kind, loads_object
@@ -22,7 +27,6 @@ from .ir import (
     ChatRequest,
     ChatResponse,
     Choice,
-    Effort,
     Text,
     Thinking,
     TokenUsage,
@@ -31,33 +35,6 @@ from .ir import (
 )
 
 __all__ = ["DEFAULT_MAX_TOKENS", "THINKING_BUDGETS", "AnthropicCodec"]
-
-DEFAULT_MAX_TOKENS: Final = 4096
-"""``max_tokens`` sent to Anthropic (where it is required) when the client gave none."""
-THINKING_BUDGETS: Final = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384}
-"""An effort level as a thinking budget, in tokens."""
-
-_HANDLED: Final = frozenset(
-    {
-        "model",
-        "messages",
-        "system",
-        "max_tokens",
-        "tools",
-        "tool_choice",
-        "temperature",
-        "top_p",
-        "top_k",
-        "stop_sequences",
-        "stream",
-        "thinking",
-        "output_config",
-        "output_format",
-    }
-)
-_IGNORED: Final = frozenset({"metadata", "service_tier", "inference_geo"})
-_EFFORTS: Final[dict[str, Effort]] = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
-
 
 # -- responses ---------------------------------------------------------------------------
 

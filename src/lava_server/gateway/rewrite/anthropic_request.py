@@ -23,7 +23,7 @@ from .ir import (
     ToolResult,
 )
 
-__all__ = ["decode_anthropic_request", "encode_anthropic_request"]
+__all__ = ["DEFAULT_MAX_TOKENS", "THINKING_BUDGETS", "decode_anthropic_request", "encode_anthropic_request"]
 
 DEFAULT_MAX_TOKENS: Final = 4096
 """``max_tokens`` sent to Anthropic (where it is required) when the client gave none."""
