@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of, schema_of
-from .common import dumps, int_field, json_object, num_field, str_field
+from .common import dumps, int_field, json_object, num_field, put_present, str_field
 from .ir import (
     ChatRequest,
     Effort,
@@ -289,9 +289,7 @@ def encode_anthropic_request(req: ChatRequest, route: ProviderRoute) -> dict[str
     }
     if req.system:
         body["system"] = req.system
-    for key, value in (("temperature", req.temperature), ("top_p", req.top_p), ("top_k", req.top_k)):
-        if value is not None:
-            body[key] = value
+    put_present(body, (("temperature", req.temperature), ("top_p", req.top_p), ("top_k", req.top_k)))
     if req.stop:
         body["stop_sequences"] = list(req.stop)
     if req.tools:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ __all__ = [
     "json_object",
     "loads_object",
     "num_field",
+    "put_present",
     "sse_frame",
     "str_field",
     "usage_of",
@@ -118,6 +119,13 @@ def num_field(obj: Mapping[str, Any], key: str, where: str = "") -> float | None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Untranslatable(f"{where}{key}", "must be a number")
     return float(value)
+
+
+def put_present(target: MutableMapping[str, Any], pairs: Iterable[tuple[str, Any]]) -> None:
+    """Copy each ``(key, value)`` of ``pairs`` into ``target``, skipping values that are ``None``."""
+    for key, value in pairs:
+        if value is not None:
+            target[key] = value
 
 
 def image_from_url(url: str) -> Image:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .base import ClientRoute, ProviderRoute, Untranslatable, check_keys, list_of, schema_of
-from .common import dumps, int_field, json_object, loads_object, num_field
+from .common import dumps, int_field, json_object, loads_object, num_field, put_present
 from .gemini_fields import (
     camel,
     gget,
@@ -327,18 +327,19 @@ def encode_gemini_request(req: ChatRequest, route: ProviderRoute) -> dict[str, A
             fcc["allowedFunctionNames"] = [choice.name]
         body["toolConfig"] = {"functionCallingConfig": fcc}
     config: dict[str, Any] = {}
-    for key, value in (
-        ("maxOutputTokens", req.max_tokens),
-        ("temperature", req.temperature),
-        ("topP", req.top_p),
-        ("topK", req.top_k),
-        ("candidateCount", req.n),
-        ("seed", req.seed),
-        ("presencePenalty", req.presence_penalty),
-        ("frequencyPenalty", req.frequency_penalty),
-    ):
-        if value is not None:
-            config[key] = value
+    put_present(
+        config,
+        (
+            ("maxOutputTokens", req.max_tokens),
+            ("temperature", req.temperature),
+            ("topP", req.top_p),
+            ("topK", req.top_k),
+            ("candidateCount", req.n),
+            ("seed", req.seed),
+            ("presencePenalty", req.presence_penalty),
+            ("frequencyPenalty", req.frequency_penalty),
+        ),
+    )
     if req.stop:
         config["stopSequences"] = list(req.stop)
     if req.response_format is not None:

@@ -11,6 +11,7 @@ from .common import (
     image_from_url,
     int_field,
     num_field,
+    put_present,
     str_field,
 )
 from .ir import (
@@ -327,16 +328,17 @@ def encode_openai_request(req: ChatRequest, route: ProviderRoute) -> dict[str, A
     body: dict[str, Any] = {"model": req.model, "messages": _encode_messages(req)}
     if req.max_tokens is not None:
         body["max_completion_tokens" if route.provider == "openai" else "max_tokens"] = req.max_tokens
-    for key, value in (
-        ("temperature", req.temperature),
-        ("top_p", req.top_p),
-        ("n", req.n),
-        ("seed", req.seed),
-        ("presence_penalty", req.presence_penalty),
-        ("frequency_penalty", req.frequency_penalty),
-    ):
-        if value is not None:
-            body[key] = value
+    put_present(
+        body,
+        (
+            ("temperature", req.temperature),
+            ("top_p", req.top_p),
+            ("n", req.n),
+            ("seed", req.seed),
+            ("presence_penalty", req.presence_penalty),
+            ("frequency_penalty", req.frequency_penalty),
+        ),
+    )
     if req.stop:
         body["stop"] = list(req.stop)
     if req.tools:
