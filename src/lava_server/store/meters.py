@@ -8,7 +8,7 @@ from ..ids import Mode
 from .auth_epoch import bump_auth_epoch
 from .base import Executor
 from .merchants import PRODUCT_COLUMNS, ProductRecord, _product
-from .paging import fetch_page
+from .paging import fetch_live_page
 
 _SELECT = "SELECT " + PRODUCT_COLUMNS + " FROM products"
 
@@ -17,11 +17,12 @@ async def list_meters(
     ex: Executor, merchant_id: str, mode: Mode, *, cursor: str | None, limit: int
 ) -> tuple[list[ProductRecord], bool]:
     """Live meters of one merchant and mode, newest first."""
-    rows, more = await fetch_page(
+    rows, more = await fetch_live_page(
         ex,
         select=_SELECT,
-        where=["merchant_id = $1", "mode = $2", "deleted_at IS NULL"],
-        args=[merchant_id, mode],
+        merchant_id=merchant_id,
+        mode=mode,
+        ended_by="deleted_at",
         cursor=cursor,
         limit=limit,
     )

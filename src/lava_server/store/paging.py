@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
+from ..ids import Mode
 from .base import Executor, Row
 
 T = TypeVar("T")
+
+EndColumn = Literal["deleted_at", "revoked_at"]
+"""The timestamp column that, once set, takes a row out of its merchant's listings."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,27 @@ async def fetch_page(
     sql = f"{select} WHERE {' AND '.join(conditions)} ORDER BY {id_column} DESC LIMIT ${len(params)}"
     rows = await ex.fetchall(sql, *params)
     return rows[:limit], len(rows) > limit
+
+
+async def fetch_live_page(
+    ex: Executor,
+    *,
+    select: str,
+    merchant_id: str,
+    mode: Mode,
+    ended_by: EndColumn,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Row], bool]:
+    """One page of a merchant's rows in ``mode`` whose ``ended_by`` column is NULL, newest first.
+
+    ``select`` is the ``SELECT … FROM table`` head; returns (rows, has_more) like :func:`fetch_page`.
+    """
+    return await fetch_page(
+        ex,
+        select=select,
+        where=["merchant_id = $1", "mode = $2", f"{ended_by} IS NULL"],
+        args=[merchant_id, mode],
+        cursor=cursor,
+        limit=limit,
+    )

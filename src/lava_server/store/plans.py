@@ -11,7 +11,7 @@ import orjson
 from ..clock import now_us
 from ..ids import Mode
 from .base import Executor
-from .paging import fetch_page
+from .paging import fetch_live_page, fetch_page
 
 Interval = Literal["day", "week", "month", "year"]
 Rollover = Literal["full", "none"]
@@ -219,11 +219,12 @@ async def default_plan(ex: Executor, merchant_id: str, mode: Mode) -> PlanRecord
 async def list_plans(
     ex: Executor, merchant_id: str, mode: Mode, *, cursor: str | None, limit: int
 ) -> tuple[list[PlanRecord], bool]:
-    rows, more = await fetch_page(
+    rows, more = await fetch_live_page(
         ex,
         select=f"SELECT {PLAN_COLUMNS} FROM plans",
-        where=["merchant_id = $1", "mode = $2", "deleted_at IS NULL"],
-        args=[merchant_id, mode],
+        merchant_id=merchant_id,
+        mode=mode,
+        ended_by="deleted_at",
         cursor=cursor,
         limit=limit,
     )

@@ -14,7 +14,7 @@ import orjson
 from ..ids import Mode
 from .auth_epoch import bump_auth_epoch
 from .base import Executor, Row
-from .paging import fetch_page
+from .paging import fetch_live_page
 
 Cycle = Literal["daily", "weekly", "monthly", "total"]
 CYCLES: tuple[Cycle, ...] = get_args(Cycle)
@@ -191,11 +191,12 @@ async def list_keys(
     ex: Executor, merchant_id: str, mode: Mode, *, cursor: str | None, limit: int
 ) -> tuple[list[SpendKeyRecord], bool]:
     """Live keys of one merchant and mode, newest first."""
-    rows, more = await fetch_page(
+    rows, more = await fetch_live_page(
         ex,
         select=_SELECT,
-        where=["merchant_id = $1", "mode = $2", "revoked_at IS NULL"],
-        args=[merchant_id, mode],
+        merchant_id=merchant_id,
+        mode=mode,
+        ended_by="revoked_at",
         cursor=cursor,
         limit=limit,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..ids import Mode
 from .base import Executor, Row
-from .paging import fetch_page
+from .paging import fetch_live_page
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,12 @@ async def get_endpoint_by_id(ex: Executor, endpoint_id: str) -> EndpointRecord |
 async def list_endpoints(
     ex: Executor, merchant_id: str, mode: Mode, *, cursor: str | None, limit: int
 ) -> tuple[list[EndpointRecord], bool]:
-    rows, more = await fetch_page(
+    rows, more = await fetch_live_page(
         ex,
         select=_SELECT,
-        where=["merchant_id = $1", "mode = $2", "deleted_at IS NULL"],
-        args=[merchant_id, mode],
+        merchant_id=merchant_id,
+        mode=mode,
+        ended_by="deleted_at",
         cursor=cursor,
         limit=limit,
     )
