@@ -38,8 +38,9 @@ async def _with_plan(svc: Services, rec: ConnectionRecord, body: dict[str, Any])
     return body
 
 
-@routes.get("/v1/connections")
-async def list_connections(request: web.Request) -> web.Response:
+async def connection_page(request: web.Request) -> tuple[Services, list[ConnectionRecord], bool]:
+    """The page a connection or customer listing asks for (``?reference_id``, ``cursor``, ``limit``):
+    the caller's live connections, newest first, with has_more. Raises 401/400 like its parts."""
     key = await merchant(request)
     svc = services(request)
     q = request.query
@@ -51,6 +52,12 @@ async def list_connections(request: web.Request) -> web.Response:
         cursor=cursor_param(q, CONNECTION),
         limit=limit_param(q),
     )
+    return svc, records, more
+
+
+@routes.get("/v1/connections")
+async def list_connections(request: web.Request) -> web.Response:
+    svc, records, more = await connection_page(request)
     data = [await _with_plan(svc, r, render.connection(r, svc.keyring)) for r in records]
     return json_response(render.list_body(data, more, records[-1].id if more and records else None))
 

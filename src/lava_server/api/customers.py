@@ -8,15 +8,13 @@ from aiohttp import web
 
 from ..accounts import customers as domain
 from ..context import Services
-from ..ids import CONNECTION
-from ..store import connections as conn_repo
 from ..store import subscriptions as sub_repo
 from ..store.connections import ConnectionRecord
 from . import render, render_current, render_plans, subscriptions
 from .bodies import read_optional_object
+from .connections import connection_page
 from .deps import merchant, services
 from .jsonio import json_response
-from .params import cursor_param, limit_param, optional_str
 from .profiles import profile_of
 
 routes = web.RouteTableDef()
@@ -33,17 +31,7 @@ async def _customer(svc: Services, rec: ConnectionRecord) -> dict[str, Any]:
 @routes.get("/v1/customers")
 async def list_customers(request: web.Request) -> web.Response:
     """GET /v1/customers[?reference_id]: live customers, newest first (L<RestCustomer>)."""
-    key = await merchant(request)
-    svc = services(request)
-    q = request.query
-    records, more = await conn_repo.list_connections(
-        svc.db,
-        key.merchant_id,
-        key.mode,
-        reference_id=optional_str(q, "reference_id"),
-        cursor=cursor_param(q, CONNECTION),
-        limit=limit_param(q),
-    )
+    svc, records, more = await connection_page(request)
     data = [await _customer(svc, r) for r in records]
     return json_response(render.list_body(data, more, records[-1].id if more and records else None))
 
