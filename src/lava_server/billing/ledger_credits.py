@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..ids import Mode
 from ..store import Executor
 from .accounts import bundle_credit_account, credit_issued_account, cycle_credit_account, wallet_account
-from .ledger_holds import InsufficientFunds
+from .ledger_holds import InsufficientFunds, insert_open_hold
 from .ledger_rows import ensure_accounts, lock_balance
 
 
@@ -86,13 +86,5 @@ async def place_credit_hold(
     if amount > 0 and amount > capacity:
         raise InsufficientFunds(amount, capacity)
     await tx.execute("UPDATE ledger_accounts SET held = held + $1 WHERE id = $2", amount, account)
-    await tx.execute(
-        "INSERT INTO ledger_holds (request_id, account_id, amount, status, created_at, expires_at)"
-        " VALUES ($1, $2, $3, 'open', $4, $5)",
-        request_id,
-        account,
-        amount,
-        at,
-        expires_at,
-    )
+    await insert_open_hold(tx, request_id=request_id, account=account, amount=amount, at=at, expires_at=expires_at)
     return credits

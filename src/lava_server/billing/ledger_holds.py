@@ -25,6 +25,23 @@ class ConnectionInactive(LedgerError):
     """The hold was refused because the connection it is placed for is deleted (or unknown)."""
 
 
+async def insert_open_hold(
+    tx: Executor, *, request_id: str, account: str, amount: int, at: int, expires_at: int
+) -> None:
+    """Record an ``open`` hold of ``amount`` units on ``account`` for ``request_id``, created ``at``, expiring at ``expires_at``.
+
+    Only the row: the caller has already raised the account's ``held`` by ``amount`` in ``tx``."""
+    await tx.execute(
+        "INSERT INTO ledger_holds (request_id, account_id, amount, status, created_at, expires_at)"
+        " VALUES ($1, $2, $3, 'open', $4, $5)",
+        request_id,
+        account,
+        amount,
+        at,
+        expires_at,
+    )
+
+
 async def place_hold(
     tx: Executor,
     *,
@@ -58,15 +75,7 @@ async def place_hold(
         row = await tx.fetchone("SELECT balance, held FROM ledger_accounts WHERE id = $1", account)
         available = int(row["balance"]) - int(row["held"]) if row else 0
         raise InsufficientFunds(amount, available + floor)
-    await tx.execute(
-        "INSERT INTO ledger_holds (request_id, account_id, amount, status, created_at, expires_at)"
-        " VALUES ($1, $2, $3, 'open', $4, $5)",
-        request_id,
-        account,
-        amount,
-        at,
-        expires_at,
-    )
+    await insert_open_hold(tx, request_id=request_id, account=account, amount=amount, at=at, expires_at=expires_at)
 
 
 async def close_hold(tx: Executor, request_id: str, status: str, at: int) -> bool:
