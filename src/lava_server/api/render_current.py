@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ..billing.fees import rate_to_wire
 from ..billing.product_config import ProductConfig
 from ..clock import to_iso
+from ..events.payload import rest_customer
 from ..money import to_wire
 from ..store.checkout_sessions import CheckoutSessionRecord
 from ..store.connections import ConnectionRecord
@@ -132,22 +131,9 @@ def usage_totals(days: list[DailyUsage], profile: Profile) -> dict[str, Any]:
 
 
 def customer(rec: ConnectionRecord) -> dict[str, Any]:
-    """A ``RestCustomer``. ``contact`` values are "" when unknown; ``subscription`` is null until
-    plans exist (the plans issue fills it)."""
-    w = rec.wallet
-    return {
-        "customer_id": rec.id,
-        "reference_id": rec.reference_id,
-        "contact": {
-            "phone": w.phone or "",
-            "email": w.email or "",
-            "first_name": w.first_name or "",
-            "last_name": w.last_name or "",
-        },
-        "subscription": None,
-        "metadata": orjson.loads(rec.metadata) if rec.metadata else None,
-        "created_at": to_iso(rec.created_at),
-    }
+    """A ``RestCustomer``: :func:`..events.payload.rest_customer` (one rendering for the API and for
+    webhook events). ``subscription`` is null; callers with plans fill it."""
+    return rest_customer(rec)
 
 
 def meter(rec: ProductRecord, profile: Profile) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from ..store.connections import ConnectionRecord, get_connection
 from ..store.webhook_deliveries import Claimed
 
 
-def customer(rec: ConnectionRecord) -> dict[str, Any]:
-    """A connection as the current API's customer. Contact values are ``""`` when unknown; there
-    are no subscriptions yet, so ``subscription`` is null."""
+def rest_customer(rec: ConnectionRecord) -> dict[str, Any]:
+    """A connection as the current API's ``RestCustomer`` (also the body of GET /v1/customers/…).
+    Contact values are ``""`` when unknown; ``subscription`` is null (callers with plans fill it)."""
     w = rec.wallet
     return {
         "customer_id": rec.id,
@@ -35,8 +35,12 @@ def customer(rec: ConnectionRecord) -> dict[str, Any]:
         "subscription": None,
         "metadata": orjson.loads(rec.metadata) if rec.metadata else None,  # set through /v1/customers
         "created_at": to_iso(rec.created_at),
-        "wallet": {"balance": to_wire(rec.balance - rec.held)},
     }
+
+
+def customer(rec: ConnectionRecord) -> dict[str, Any]:
+    """:func:`rest_customer` plus ``wallet.balance`` (available: balance − held), as events carry it."""
+    return {**rest_customer(rec), "wallet": {"balance": to_wire(rec.balance - rec.held)}}
 
 
 async def render_data(ex: Executor, claimed: Claimed) -> str:
