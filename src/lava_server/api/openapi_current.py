@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .render_current import CURRENT_MODEL_USAGE
+
 MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{10}$", "description": "USD, 10 fractional digits"}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 COUNT = {"type": "integer", "minimum": 0}
@@ -59,20 +61,7 @@ CURRENT_REQUEST_FIELDS: dict[str, Any] = {
     "charge": CHARGE,
     "spend_key_id": {**STRING, "description": "the spend key the call was made with (only when there was one)"},
 }
-MODEL_USAGE_KEYS = [
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "input_characters",
-    "output_characters",
-    "total_characters",
-    "input_seconds",
-    "output_seconds",
-    "total_seconds",
-    "input_cost",
-    "output_cost",
-    "total_cost",
-]
+MODEL_USAGE_KEYS = list(CURRENT_MODEL_USAGE)  # the schema lists exactly what render_current sends
 USAGE_CURRENT_FIELDS = {"total_cost": MONEY, "total_charge": MONEY}
 USAGE_8X_FIELDS = {"total_gross_volume": MONEY, "total_net_volume": MONEY}
 
