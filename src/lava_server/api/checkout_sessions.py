@@ -100,7 +100,7 @@ async def list_sessions(request: web.Request) -> web.Response:
         )
         for r in records
     ]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.get("/v1/checkout_sessions/{checkout_session_id}")

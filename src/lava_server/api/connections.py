@@ -59,7 +59,7 @@ async def connection_page(request: web.Request) -> tuple[Services, list[Connecti
 async def list_connections(request: web.Request) -> web.Response:
     svc, records, more = await connection_page(request)
     data = [await _with_plan(svc, r, render.connection(r, svc.keyring)) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.get("/v1/connections/{connection_id}")

@@ -33,7 +33,7 @@ async def list_bundles(request: web.Request) -> web.Response:
     )
     profile = profile_of(request, key)
     data = [render_plans.bundle(r, profile) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.get("/v1/credit_bundles/{bundle_id}")

@@ -33,7 +33,7 @@ async def list_customers(request: web.Request) -> web.Response:
     """GET /v1/customers[?reference_id]: live customers, newest first (L<RestCustomer>)."""
     svc, records, more = await connection_page(request)
     data = [await _customer(svc, r) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.post("/v1/customers")

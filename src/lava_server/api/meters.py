@@ -29,7 +29,7 @@ async def list_meters(request: web.Request) -> web.Response:
     )
     profile = profile_of(request, key)
     data = [render_current.meter(r, profile) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.post("/v1/meters")

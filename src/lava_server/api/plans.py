@@ -51,7 +51,7 @@ async def list_plans(request: web.Request) -> web.Response:
     profile = profile_of(request, key)
     names = await meter_names(svc, key, records)
     data = [render_plans.plan(r, names, profile) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 async def create(request: web.Request) -> web.Response:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -22,6 +23,17 @@ def list_body(data: list[dict[str, Any]], has_more: bool, next_cursor: str | Non
     if next_cursor is not None:
         body["next_cursor"] = next_cursor
     return body
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+def page_body(data: list[dict[str, Any]], has_more: bool, records: Sequence[_Identified]) -> dict[str, Any]:
+    """:func:`list_body` for a page of ``records`` (rendered as ``data``): the next cursor is the
+    last record's id when there are more pages, else absent."""
+    return list_body(data, has_more, records[-1].id if has_more and records else None)
 
 
 def connection(rec: ConnectionRecord, keyring: Keyring) -> dict[str, Any]:

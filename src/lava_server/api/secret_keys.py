@@ -25,7 +25,7 @@ async def list_keys(request: web.Request) -> web.Response:
         services(request).db, key.merchant_id, key.mode, cursor=cursor_param(q, KEY), limit=limit_param(q)
     )
     data = [render_current.secret_key(r) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.post("/v1/secret_keys")

@@ -63,7 +63,7 @@ async def list_keys(request: web.Request) -> web.Response:
         services(request).db, key.merchant_id, key.mode, cursor=cursor_param(q, domain.SPEND_KEY), limit=limit_param(q)
     )
     data = [spend_key(r) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.post("/v1/spend_keys")

@@ -106,7 +106,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     )
     profile = profile_of(request, key)
     data = [await view(svc.db, r, profile, with_customer=True) for r in records]
-    return json_response(render.list_body(data, more, records[-1].id if more and records else None))
+    return json_response(render.page_body(data, more, records))
 
 
 @routes.get("/v1/subscriptions/{sub_id}")

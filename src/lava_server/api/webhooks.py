@@ -16,7 +16,7 @@ from ..store import webhook_endpoints as repo
 from .deps import merchant, services
 from .jsonio import json_response, read_json_object
 from .params import cursor_param, limit_param, optional_str
-from .render import list_body
+from .render import page_body
 
 routes = web.RouteTableDef()
 
@@ -35,7 +35,7 @@ async def list_webhooks(request: web.Request) -> web.Response:
     records, more = await repo.list_endpoints(
         svc.db, key.merchant_id, key.mode, cursor=cursor_param(request.query, "wh"), limit=limit_param(request.query)
     )
-    return json_response(list_body([render(r) for r in records], more, records[-1].id if more and records else None))
+    return json_response(page_body([render(r) for r in records], more, records))
 
 
 @routes.post("/v1/webhooks")
@@ -77,7 +77,7 @@ async def _attempts(request: web.Request, *, endpoint_id: str | None, event_id: 
         limit=limit_param(request.query),
     )
     data = [render_attempt(r) for r in records]
-    return json_response(list_body(data, more, records[-1].id if more and records else None))
+    return json_response(page_body(data, more, records))
 
 
 @routes.get("/v1/webhooks/{webhook_id}/attempts")
