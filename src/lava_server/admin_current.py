@@ -34,6 +34,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--secret-key", required=True, help="the merchant's secret key (sets merchant and mode)")
 
 
+def page_limit(args: argparse.Namespace) -> int:
+    """A list command's ``--limit`` clamped to 1..100, the page bounds the store accepts."""
+    return max(1, min(int(args.limit), 100))
+
+
 def register(sub: Any, merchants: Any) -> None:
     """Add the commands to the ``lava`` parser (``sub``) and to its ``merchants`` sub-parsers."""
     mp = merchants.add_parser("profile", help="set the response profile for clients without a version header")
@@ -141,7 +146,7 @@ async def customers_list(svc: Services, args: argparse.Namespace) -> dict[str, A
     """``lava customers list``: up to --limit live customers."""
     key = await _merchant(svc, args.secret_key)
     records, more = await conn_repo.list_connections(
-        svc.db, key.merchant_id, key.mode, reference_id=None, cursor=None, limit=max(1, min(args.limit, 100))
+        svc.db, key.merchant_id, key.mode, reference_id=None, cursor=None, limit=page_limit(args)
     )
     return {"data": [await _customer(svc, r) for r in records], "has_more": more}
 
@@ -174,9 +179,7 @@ async def meters_create(svc: Services, args: argparse.Namespace) -> dict[str, An
 async def meters_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     """``lava meters list``: up to --limit live meters."""
     key = await _merchant(svc, args.secret_key)
-    records, more = await meter_repo.list_meters(
-        svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
-    )
+    records, more = await meter_repo.list_meters(svc.db, key.merchant_id, key.mode, cursor=None, limit=page_limit(args))
     return {"data": [render_current.meter(r, "current") for r in records], "has_more": more}
 
 
@@ -197,9 +200,7 @@ async def secret_keys_create(svc: Services, args: argparse.Namespace) -> dict[st
 async def secret_keys_list(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     """``lava secret-keys list``: hints only."""
     key = await _merchant(svc, args.secret_key)
-    records, more = await key_repo.list_keys(
-        svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
-    )
+    records, more = await key_repo.list_keys(svc.db, key.merchant_id, key.mode, cursor=None, limit=page_limit(args))
     return {"data": [render_current.secret_key(r) for r in records], "has_more": more}
 
 

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from .accounts import spend_keys
-from .admin_current import Handler, _common, _guard, _merchant
+from .admin_current import Handler, _common, _guard, _merchant, page_limit
 from .api.spend_keys import spend_key
 from .context import Services
 from .store import spend_keys as repo
@@ -70,9 +70,7 @@ async def create(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
 async def list_keys(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     """``lava spend-keys list``: ``{data, has_more}``, newest first."""
     key = await _merchant(svc, args.secret_key)
-    records, more = await repo.list_keys(
-        svc.db, key.merchant_id, key.mode, cursor=None, limit=max(1, min(args.limit, 100))
-    )
+    records, more = await repo.list_keys(svc.db, key.merchant_id, key.mode, cursor=None, limit=page_limit(args))
     return {"data": [spend_key(r) for r in records], "has_more": more}
 
 
