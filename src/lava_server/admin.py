@@ -63,15 +63,7 @@ def product_config_from_args(args: argparse.Namespace) -> ProductConfig:
     }
     config = ProductConfig.from_dict(data)
     if tiers:
-        config = ProductConfig(
-            rate_type=config.rate_type,
-            tiers=tiers,
-            token_basis=config.token_basis,
-            base_cost_payer=config.base_cost_payer,
-            service_charge_payer=config.service_charge_payer,
-            overdraft_floor_units=config.overdraft_floor_units,
-            allow_unpriced_models=config.allow_unpriced_models,
-        )
+        config = config.with_tiers(tiers)
     return config
 
 

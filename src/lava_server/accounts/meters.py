@@ -152,15 +152,7 @@ async def update_meter(svc: Services, key: MerchantKey, meter_id: str, body: Map
         if body.get("tiers") is not None:
             current = ProductConfig.from_json(meter.config_json)
             tiers = parse_tiers(body["tiers"], current.tiers[0].type)
-            config = ProductConfig(
-                rate_type=current.rate_type,
-                tiers=tiers,
-                token_basis=current.token_basis,
-                base_cost_payer=current.base_cost_payer,
-                service_charge_payer=current.service_charge_payer,
-                overdraft_floor_units=current.overdraft_floor_units,
-                allow_unpriced_models=current.allow_unpriced_models,
-            )
+            config = current.with_tiers(tiers)
             config_json = config.to_json()
         await repo.update_meter(tx, meter.id, name=name, config_json=config_json)
         updated = await repo.get_meter(tx, key.merchant_id, key.mode, meter.id)

@@ -7,7 +7,7 @@ at creation, never discovered at charge time.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, cast
 
@@ -58,6 +58,10 @@ class ProductConfig:
             raise ValueError(f"a fixed rate above {MAX_FIXED_RATE} USD per unit is surely a mistake")
         if self.overdraft_floor_units < 0:
             raise ValueError("overdraft floor must not be negative")
+
+    def with_tiers(self, tiers: tuple[Tier, ...]) -> ProductConfig:
+        """The same product priced by ``tiers`` (validated like any ProductConfig: ValueError)."""
+        return replace(self, tiers=tiers)
 
     def to_json(self) -> str:
         return json.dumps(

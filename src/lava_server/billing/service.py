@@ -355,15 +355,7 @@ async def _claim_pending(tx: Executor, request_id: str) -> bool:
 def _worst_tier(config: ProductConfig) -> ProductConfig:
     """The same product with every unit at its most expensive tier: a safe bound for holds."""
     top = max(t.rate for t in config.tiers)
-    return ProductConfig(
-        rate_type=config.rate_type,
-        tiers=(Tier(0, top, config.tiers[0].type),),
-        token_basis=config.token_basis,
-        base_cost_payer=config.base_cost_payer,
-        service_charge_payer=config.service_charge_payer,
-        overdraft_floor_units=config.overdraft_floor_units,
-        allow_unpriced_models=config.allow_unpriced_models,
-    )
+    return config.with_tiers((Tier(0, top, config.tiers[0].type),))
 
 
 __all__ = [
