@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -141,7 +142,7 @@ async def check_call(t: Target, stream: bool) -> str:
             return f"stream without [DONE]: {text[:200]!r}"
         if t.name.startswith("ours") and not stream:
             cost = r.headers.get("x-lava-request-cost", "")
-            if not cost or float(cost) <= 0:
+            if not cost or Decimal(cost) <= 0:
                 return f"not billed (x-lava-request-cost={cost!r})"
     return ""
 

@@ -14,6 +14,7 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -222,7 +223,7 @@ def test_requests_and_usage(drive: Driver, stack: GatewayStack, profile: str) ->
     assert usage["totals"]["total_charge"] == "5.0000000000"
     assert usage["totals"]["total_cost"] == ZERO
     assert usage["totals"]["total_requests"] == 1
-    assert sum(float(i["total_charge"]) for i in usage["items"]) == 5.0
+    assert sum(Decimal(i["total_charge"]) for i in usage["items"]) == Decimal(5)
     # A meter in use can be deleted: its past requests keep their price (and reprice agrees).
     assert rest(server, key, "DELETE", f"meters/{meter['meter_id']}").json() == {
         "id": meter["meter_id"],

@@ -5,6 +5,8 @@ charged as docs/current-api.md "Token forms" says, against the fake-upstream gat
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
 
@@ -67,14 +69,14 @@ def test_gateway_token_forms(drive: Driver, stack: GatewayStack) -> None:
     for rec in records:
         conforms(rec, "RestRequest", "compat")
         assert rec["status"] == "completed"
-        assert float(rec["cost"]) > 0  # gpt-4o-mini is priced
+        assert Decimal(rec["cost"]) > 0  # gpt-4o-mini is priced
     assert "customer_id" not in merchant_pays and "meter_id" not in merchant_pays
     assert merchant_pays["charge"]["amount"] == ZERO and merchant_pays["provider_key_type"] == "managed"
     assert meter_only["meter_id"] == meter["meter_id"] and "customer_id" not in meter_only
     assert meter_only["charge"]["amount"] == ZERO
     for rec in (charged, charged_by_ref):
         assert rec["customer_id"] == customer["customer_id"] and rec["meter_id"] == meter["meter_id"]
-        assert float(rec["charge"]["amount"]) > 0
+        assert Decimal(rec["charge"]["amount"]) > 0
         assert rec["model_usage"]["payer"] == "merchant"  # the merchant bears the provider cost
     assert untracked["customer_id"] == customer["customer_id"] and untracked["charge"]["amount"] == ZERO
     assert byok["provider_key_type"] == "unmanaged" and byok["charge"]["amount"] == ZERO
